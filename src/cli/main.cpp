@@ -26,7 +26,8 @@ namespace {
 
 void print_usage() {
   auto& all = commands();
-  std::sort(all.begin(), all.end(), [](const Command& a, const Command& b) { return a.name < b.name; });
+  std::sort(all.begin(), all.end(),
+            [](const Command& a, const Command& b) { return a.name < b.name; });
   std::printf(
       "autoplacer %s: places a Fly.io app's Machines in the regions where its users are.\n\n"
       "Usage: autoplacer COMMAND [options]\n\nCommands:\n",

@@ -60,7 +60,9 @@ double great_circle_km(double lat1, double lon1, double lat2, double lon2) {
   return 2 * 6371.0 * std::asin(std::sqrt(h));
 }
 
-double modelled_rtt_ms(double km) { return 5.0 + km / 70.0; }
+double modelled_rtt_ms(double km) {
+  return 5.0 + km / 70.0;
+}
 
 const RegionCatalog& RegionCatalog::builtin() {
   static const RegionCatalog catalog(builtin_regions());

@@ -16,8 +16,8 @@ struct Region {
   std::string name;  // "Frankfurt, Germany"
   double latitude = 0;
   double longitude = 0;
-  bool hostable = false;     // machines can run here
-  bool deprecated = false;   // as the platform reports it
+  bool hostable = false;    // machines can run here
+  bool deprecated = false;  // as the platform reports it
 };
 
 class RegionCatalog {

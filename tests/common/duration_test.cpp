@@ -19,7 +19,8 @@ TEST(ParseDuration, AcceptsEveryUnitAndCombinations) {
 }
 
 TEST(ParseDuration, RejectsWhatDoesNotParse) {
-  for (const char* bad : {"", "5", "-5s", "5x", "s", "1.5s", "5 s", "1h-30m", "99999999999999999999s"}) {
+  for (const char* bad :
+       {"", "5", "-5s", "5x", "s", "1.5s", "5 s", "1h-30m", "99999999999999999999s"}) {
     EXPECT_EQ(parse_duration(bad), std::nullopt) << bad;
   }
 }

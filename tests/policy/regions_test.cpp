@@ -7,10 +7,10 @@ namespace {
 
 TEST(RegionCatalog, HasTheEighteenHostableRegions) {
   const auto& c = RegionCatalog::builtin();
-  EXPECT_EQ(c.hostable_codes(),
-            (std::vector<std::string>{"ams", "arn", "bom", "cdg", "dfw", "ewr", "fra", "gru", "iad",
-                                      "jnb", "lax", "lhr", "nrt", "ord", "sin", "sjc", "syd",
-                                      "yyz"}));
+  EXPECT_EQ(
+      c.hostable_codes(),
+      (std::vector<std::string>{"ams", "arn", "bom", "cdg", "dfw", "ewr", "fra", "gru", "iad",
+                                "jnb", "lax", "lhr", "nrt", "ord", "sin", "sjc", "syd", "yyz"}));
 }
 
 TEST(RegionCatalog, MapsEdgeOnlyRegionsToTheNearestHostable) {
@@ -40,8 +40,8 @@ TEST(RegionCatalog, MeasuredRttOverridesTheModelBothWays) {
 
 TEST(RegionCatalog, MergesPlatformRegions) {
   RegionCatalog c = RegionCatalog::builtin();
-  c.merge_platform_regions({{"waw", "Warsaw", 52.17, 20.97, true, false},
-                            {"qqq", "New place", 10, 10, true, false}});
+  c.merge_platform_regions(
+      {{"waw", "Warsaw", 52.17, 20.97, true, false}, {"qqq", "New place", 10, 10, true, false}});
   EXPECT_TRUE(c.hostable("waw"));
   EXPECT_TRUE(c.hostable("qqq"));
   EXPECT_EQ(c.nearest_hostable("waw"), "waw");

@@ -1,0 +1,129 @@
+#include "sim/scenario.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+#include <unordered_map>
+
+namespace autoplacer::sim {
+namespace {
+
+struct Row {
+  std::int64_t timestamp;
+  std::string region;
+  double rps;
+};
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.back() == '\r' || s.back() == ' ' || s.back() == '\t'))
+    s.remove_suffix(1);
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  return s;
+}
+
+}  // namespace
+
+Result<Scenario, std::string> Scenario::load_csv(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return make_err(path + ": cannot be read");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_csv(text.str(), path);
+}
+
+Result<Scenario, std::string> Scenario::parse_csv(std::string_view text, std::string_view name) {
+  auto fail = [&](std::size_t line, const std::string& what) {
+    return make_err(std::string(name) + ":" + std::to_string(line) + ": " + what);
+  };
+  std::vector<Row> rows;
+  std::size_t line_no = 0;
+  bool header_seen = false;
+  while (!text.empty()) {
+    std::size_t nl = text.find('\n');
+    std::string_view line = trim(text.substr(0, nl));
+    text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+    ++line_no;
+    if (line.empty()) continue;
+    if (!header_seen) {
+      if (line != "timestamp,region,rps")
+        return fail(line_no, "header must be timestamp,region,rps");
+      header_seen = true;
+      continue;
+    }
+    std::size_t c1 = line.find(',');
+    std::size_t c2 = c1 == std::string_view::npos ? c1 : line.find(',', c1 + 1);
+    if (c2 == std::string_view::npos) return fail(line_no, "expected 3 fields");
+    Row row{};
+    std::string_view ts = line.substr(0, c1);
+    auto [p1, e1] = std::from_chars(ts.data(), ts.data() + ts.size(), row.timestamp);
+    if (e1 != std::errc{} || p1 != ts.data() + ts.size())
+      return fail(line_no, "timestamp is not an integer");
+    row.region = std::string(trim(line.substr(c1 + 1, c2 - c1 - 1)));
+    if (row.region.empty()) return fail(line_no, "region is empty");
+    std::string rps_text(trim(line.substr(c2 + 1)));
+    char* end = nullptr;
+    row.rps = std::strtod(rps_text.c_str(), &end);
+    if (rps_text.empty() || end != rps_text.c_str() + rps_text.size() || !std::isfinite(row.rps))
+      return fail(line_no, "rps is not a number");
+    if (row.rps < 0) return fail(line_no, "rps is negative");
+    rows.push_back(std::move(row));
+  }
+  if (!header_seen) return make_err(std::string(name) + ": empty file");
+  if (rows.empty()) return make_err(std::string(name) + ": no data rows");
+
+  Scenario s;
+  s.name_ = std::string(name);
+  std::vector<std::int64_t> times;
+  std::unordered_map<std::string, std::size_t> region_index;
+  for (const Row& r : rows) {
+    if (times.empty() || times.back() != r.timestamp) {
+      if (!times.empty() && r.timestamp < times.back())
+        return make_err(std::string(name) + ": timestamps go backwards at " +
+                        std::to_string(r.timestamp));
+      times.push_back(r.timestamp);
+    }
+    if (region_index.emplace(r.region, s.regions_.size()).second) s.regions_.push_back(r.region);
+  }
+  std::int64_t step_s = times.size() > 1 ? times[1] - times[0] : 60;
+  for (std::size_t i = 1; i < times.size(); ++i) {
+    if (times[i] - times[i - 1] != step_s)
+      return make_err(std::string(name) + ": steps are not uniform at " + std::to_string(times[i]));
+  }
+  s.step_ = Duration{step_s * 1000};
+  s.start_ = TimePoint{Duration{times.front() * 1000}};
+  s.step_count_ = times.size();
+  s.rps_.assign(s.step_count_ * s.regions_.size(), 0.0);  // a region absent from a step is 0
+  for (const Row& r : rows) {
+    std::size_t step = static_cast<std::size_t>((r.timestamp - times.front()) / step_s);
+    s.rps_[step * s.regions_.size() + region_index[r.region]] = r.rps;
+  }
+  return s;
+}
+
+double Scenario::total_rps(std::size_t step) const {
+  double sum = 0;
+  for (std::size_t r = 0; r < regions_.size(); ++r) sum += rps(step, r);
+  return sum;
+}
+
+double Scenario::peak_region_rps() const {
+  return rps_.empty() ? 0.0 : *std::max_element(rps_.begin(), rps_.end());
+}
+
+std::size_t Scenario::step_index(TimePoint t) const {
+  if (t <= start_ || step_count_ == 0) return 0;
+  auto i = static_cast<std::size_t>((t - start_) / step_);
+  return std::min(i, step_count_ - 1);
+}
+
+std::map<std::string, double> Scenario::demand_at(TimePoint t) const {
+  std::map<std::string, double> out;
+  if (step_count_ == 0) return out;
+  std::size_t i = step_index(t);
+  for (std::size_t r = 0; r < regions_.size(); ++r) out[regions_[r]] = rps(i, r);
+  return out;
+}
+
+}  // namespace autoplacer::sim
