@@ -23,7 +23,7 @@ done
 # Build tools and libraries, then the real servers the integration tests start (prometheus,
 # promtool, etcd), wrk for load tests, and clang's runtime for the fuzzers.
 PACKAGES=(
-  build-essential cmake ninja-build ccache pkg-config git python3 curl
+  build-essential cmake ninja-build ccache pkg-config git python3 python3-yaml curl
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-system1.81-dev
   libssl-dev libyaml-cpp-dev prometheus-cpp-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev

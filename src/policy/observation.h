@@ -12,8 +12,8 @@ namespace autoplacer {
 // (or every region, when `known` is false) must hold its placement.
 struct DemandReading {
   TimePoint at{};
-  bool known = false;   // false: the whole read failed or was empty; `reason` says why
-  std::string reason;   // why the read is unknown, e.g. "query failed: timeout"
+  bool known = false;  // false: the whole read failed or was empty; `reason` says why
+  std::string reason;  // why the read is unknown, e.g. "query failed: timeout"
   std::map<std::string, double> rps;           // origin region -> req/s (known regions only;
                                                // a region absent from a known read is 0)
   std::map<std::string, std::string> unknown;  // origin region -> why its value is unknown

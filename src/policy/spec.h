@@ -55,8 +55,8 @@ struct CapacitySpec {
 struct TrafficSpec {
   std::string query = kDefaultDemandQuery;  // demand per origin region, req/s, `by (region)`
   std::string latencyQuery = kDefaultLatencyQuery;  // p95 seconds per origin; "" disables
-  Duration interval = 30s;      // regular reconcile pass
-  Duration staleness = 2min;    // a sample older than this is unknown
+  Duration interval = 30s;                          // regular reconcile pass
+  Duration staleness = 2min;                        // a sample older than this is unknown
   Duration queryTimeout = 10s;
   Duration historyWindow = 48h;  // history kept and backfilled with query_range at start-up
   std::map<std::string, std::string> variables;  // $NAME expansions in queries ($APP is implicit)
@@ -64,19 +64,20 @@ struct TrafficSpec {
 
 struct ForecastSpec {
   ForecastModel model = ForecastModel::kHoltWinters;
-  std::optional<Duration> horizon;  // nullopt = auto: the measured time a new machine takes to serve
-  Duration bootTime = 20s;          // the time-to-serve estimate used until one is measured
-  double shortAlpha = 0.3;          // short-term EWMA
-  double longAlpha = 0.1;           // long-term EWMA
-  Duration bandWindow = 1h;         // adaptive band: mean +/- bandK sigma over this window
+  std::optional<Duration>
+      horizon;               // nullopt = auto: the measured time a new machine takes to serve
+  Duration bootTime = 20s;   // the time-to-serve estimate used until one is measured
+  double shortAlpha = 0.3;   // short-term EWMA
+  double longAlpha = 0.1;    // long-term EWMA
+  Duration bandWindow = 1h;  // adaptive band: mean +/- bandK sigma over this window
   double bandK = 2.0;
-  Duration seasonStep = 5min;       // resolution of the seasonal profile
-  Duration season = 24h;            // daily season
-  bool weekly = false;              // add a weekly season on top of the daily one
-  double hwAlpha = 0.2;             // Holt-Winters level, trend and season smoothing
+  Duration seasonStep = 5min;  // resolution of the seasonal profile
+  Duration season = 24h;       // daily season
+  bool weekly = false;         // add a weekly season on top of the daily one
+  double hwAlpha = 0.2;        // Holt-Winters level, trend and season smoothing
   double hwBeta = 0.01;
   double hwGamma = 0.1;
-  double headroom = 0.1;            // capacity kept above the estimate, as a fraction
+  double headroom = 0.1;  // capacity kept above the estimate, as a fraction
 };
 
 struct PlacementSpec {
@@ -84,7 +85,8 @@ struct PlacementSpec {
   // How many ms of traffic-weighted mean RTT one machine-hour is worth: a region gets its own
   // machine only when the latency it saves its users is worth the machine.
   double costWeightMs = 20;
-  double maxRttMs = 0;  // 0 = no limit; else origins are not served from farther regions if avoidable
+  double maxRttMs =
+      0;  // 0 = no limit; else origins are not served from farther regions if avoidable
   // strategy: threshold (the earlier prototype's algorithm); thresholds in requests per 5 minutes.
   double trafficThreshold = 50;
   double removeThreshold = 10;
@@ -116,7 +118,7 @@ struct BehaviorSpec {
 
 struct RetireSpec {
   RetireAction action = RetireAction::kStop;
-  bool cordonFirst = true;   // cordon before retiring so Fly Proxy sends no new requests
+  bool cordonFirst = true;  // cordon before retiring so Fly Proxy sends no new requests
   Duration stopTimeout = 30s;
   // Never destroy below this many machines a clone could be made from (host_status ok, config).
   int keepCloneSources = 1;
@@ -130,9 +132,10 @@ struct MetricsUnavailableSpec {
 
 struct FastPathSpec {
   bool enabled = true;
-  Duration interval = 5s;   // how often demand is sampled between regular passes
-  double spikeFactor = 2.0; // a region whose demand is this many times its last value triggers a pass
-  double minDemand = 5.0;   // req/s below which jumps are ignored (noise)
+  Duration interval = 5s;  // how often demand is sampled between regular passes
+  double spikeFactor =
+      2.0;  // a region whose demand is this many times its last value triggers a pass
+  double minDemand = 5.0;  // req/s below which jumps are ignored (noise)
 };
 
 struct PlacementPolicySpec {

@@ -60,6 +60,8 @@ Result<Scenario, std::string> Scenario::parse_csv(std::string_view text, std::st
     auto [p1, e1] = std::from_chars(ts.data(), ts.data() + ts.size(), row.timestamp);
     if (e1 != std::errc{} || p1 != ts.data() + ts.size())
       return fail(line_no, "timestamp is not an integer");
+    if (row.timestamp < 0 || row.timestamp > 100'000'000'000)  // keeps ms arithmetic in range
+      return fail(line_no, "timestamp out of range");
     row.region = std::string(trim(line.substr(c1 + 1, c2 - c1 - 1)));
     if (row.region.empty()) return fail(line_no, "region is empty");
     std::string rps_text(trim(line.substr(c2 + 1)));
