@@ -4,6 +4,8 @@
 #include <boost/json/value.hpp>
 #include <charconv>
 
+#include "net/http_date.h"
+
 namespace autoplacer::fly {
 
 bool FlyError::retryable_read() const {
@@ -84,24 +86,45 @@ FlyError from_http_error(const net::HttpError& e, bool is_write) {
   return out;
 }
 
+namespace {
+
+constexpr long long kMaxRetryAfterSeconds = 3600;  // a hostile value must not park us for days
+
+std::string_view trimmed(std::string_view value) {
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+  while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+  return value;
+}
+
+}  // namespace
+
 std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value) {
-  while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-  while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
+  value = trimmed(value);
   if (value.empty()) return std::nullopt;
   long long seconds = 0;
   auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
   if (ec != std::errc{} || ptr != value.data() + value.size() || seconds < 0) return std::nullopt;
-  constexpr long long kMaxSeconds = 3600;  // a hostile value must not park us for days
-  return std::chrono::milliseconds(std::min(seconds, kMaxSeconds) * 1000);
+  return std::chrono::milliseconds(std::min(seconds, kMaxRetryAfterSeconds) * 1000);
 }
 
-FlyError from_response(const net::Response& res) {
+std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value, TimePoint now) {
+  if (auto delta = parse_retry_after(value)) return delta;
+  const auto date = net::parse_http_date(value);
+  if (!date) return std::nullopt;
+  if (*date <= now) return std::chrono::milliseconds(0);
+  return std::min<std::chrono::milliseconds>(*date - now,
+                                             std::chrono::seconds(kMaxRetryAfterSeconds));
+}
+
+namespace {
+
+FlyError error_from_response(const net::Response& res, std::optional<TimePoint> now) {
   FlyError out;
   out.http_status = static_cast<int>(res.result_int());
   if (auto it = res.find("fly-request-id"); it != res.end())
     out.request_id = std::string(it->value());
   if (auto it = res.find(net::http::field::retry_after); it != res.end()) {
-    out.retry_after = parse_retry_after(it->value());
+    out.retry_after = now ? parse_retry_after(it->value(), *now) : parse_retry_after(it->value());
   }
   boost::system::error_code ec;
   const boost::json::value body = boost::json::parse(res.body(), ec);
@@ -114,6 +137,10 @@ FlyError from_response(const net::Response& res) {
       out.fly_status = std::string(s->get_string());
     }
   }
+  // A hostile or broken server must not make us log megabytes.
+  constexpr std::size_t kMaxMessage = 1000;
+  if (out.message.size() > kMaxMessage) out.message.resize(kMaxMessage);
+  if (out.fly_status.size() > kMaxMessage) out.fly_status.resize(kMaxMessage);
   if (out.message.empty()) {
     constexpr std::size_t kMaxEcho = 200;
     out.message = res.body().substr(0, kMaxEcho);
@@ -145,6 +172,16 @@ FlyError from_response(const net::Response& res) {
     out.kind = K::kBadResponse;
   }
   return out;
+}
+
+}  // namespace
+
+FlyError from_response(const net::Response& res) {
+  return error_from_response(res, std::nullopt);
+}
+
+FlyError from_response(const net::Response& res, TimePoint now) {
+  return error_from_response(res, now);
 }
 
 std::string describe(const FlyError& e) {

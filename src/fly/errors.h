@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/clock.h"
 #include "common/result.h"
 #include "net/http_types.h"
 
@@ -49,10 +50,17 @@ using FlyResult = Result<T, FlyError>;
 FlyError from_http_error(const net::HttpError& e, bool is_write);
 
 // From a non-2xx response: status, Fly's JSON error body, fly-request-id, Retry-After.
+// Without `now` only the delta-seconds form of Retry-After is understood; with it (the caller's
+// Clock) an HTTP-date is turned into the time left until that date.
 FlyError from_response(const net::Response& res);
+FlyError from_response(const net::Response& res, TimePoint now);
 
 // Retry-After: delta seconds (an HTTP-date is not parsed and gives nullopt).
 std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value);
+// Retry-After in either form RFC 9110 allows: delta seconds, or an HTTP-date (IMF-fixdate, and
+// the obsolete RFC 850 and asctime forms), measured from `now`. A date in the past gives 0.
+// Capped at one hour like the delta form; anything else gives nullopt.
+std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value, TimePoint now);
 
 // "404 not_found: machine not found (request id 01H...)"
 std::string describe(const FlyError& e);

@@ -56,13 +56,21 @@ std::string with_query(std::string path,
 MachinesClient::MachinesClient(asio::any_io_executor executor, MachinesClientOptions options,
                                const Clock& clock, std::shared_ptr<ApiObserver> observer)
     : executor_(std::move(executor)),
+      clock_(clock),
       options_(std::move(options)),
       observer_(std::move(observer)),
       rng_(options_.jitter_seed != 0 ? options_.jitter_seed : std::random_device{}()) {
   if (!options_.token.empty()) authorization_ = authorization_value(options_.token);
   http_ = net::HttpClient::create(executor_, options_.base_url, options_.http);
   if (options_.rate_limit) {
-    limiter_ = std::make_unique<RateLimiter>(clock, options_.limits, observer_);
+    RateLimits limits = options_.limits;
+    const double headroom_s =
+        std::chrono::duration<double>(std::max(options_.rate_limit_headroom, milliseconds(0)))
+            .count();
+    for (BucketLimit* b : {&limits.per_action, &limits.get_machine}) {
+      b->burst = std::max(1.0, b->burst - b->per_second * headroom_s);
+    }
+    limiter_ = std::make_unique<RateLimiter>(clock, limits, observer_);
   }
   options_.page_size = std::clamp(options_.page_size, 1, 1000);
   options_.max_attempts = std::max(options_.max_attempts, 1);
@@ -121,7 +129,7 @@ asio::awaitable<FlyResult<net::Response>> MachinesClient::execute(Call call) {
       const unsigned status = res->result_int();
       if (observer_) observer_->on_request(call.operation, std::to_string(status), elapsed);
       if (status >= 200 && status < 300) co_return std::move(res.value());
-      err = from_response(*res);
+      err = from_response(*res, clock_.now());
       if (write && status >= 500) err.outcome_unknown = true;
       // 429: refused, so even a write is safe to send again. 5xx: only reads.
       retry = status == 429 || (!write && status >= 500);

@@ -34,6 +34,12 @@ struct MachinesClientOptions {
   net::HttpClient::Options http;
   bool rate_limit = true;
   RateLimiter::Limits limits;
+  // Fly's buckets start and refill by when requests arrive, ours by when they leave; requests
+  // delayed unevenly on the way (a new connection, a TLS handshake, the network) could bunch up
+  // at Fly and meet an empty bucket. Keeping this much time in hand (each burst is shrunk by
+  // rate * headroom, so the bucket refills that much before we spend its last token) absorbs
+  // that jitter. 0: use the documented limits exactly.
+  std::chrono::milliseconds rate_limit_headroom{50};
   int max_attempts = 4;  // per call, first attempt included
   std::chrono::milliseconds backoff_base{200};
   std::chrono::milliseconds backoff_max{std::chrono::seconds(5)};
@@ -108,6 +114,7 @@ class MachinesClient final : public MachinesApi {
   std::chrono::milliseconds backoff(int attempt);
 
   boost::asio::any_io_executor executor_;
+  const Clock& clock_;  // the limiter's buckets and Retry-After dates
   MachinesClientOptions options_;
   std::string authorization_;
   std::shared_ptr<ApiObserver> observer_;

@@ -66,6 +66,7 @@ struct Decision {
   bool limited = false;                               // a bound or rate policy capped the result
   std::vector<std::string> limitedBy;                 // e.g. "maxTotal", "scaleUp rate policy"
   double expectedMeanRttMs = 0;                       // traffic-weighted RTT of `desired`
+  std::vector<std::string> ignoredOrigins;            // origins with demand the catalog lacks
 };
 
 // Everything decide() remembers between passes: demand history and model state per origin,

@@ -1,6 +1,7 @@
 #include "policy/regions.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <limits>
 #include <numbers>
@@ -49,6 +50,11 @@ std::vector<Region> builtin_regions() {
   };
 }
 
+std::uint64_t next_revision() {
+  static std::atomic<std::uint64_t> counter{0};
+  return ++counter;
+}
+
 }  // namespace
 
 double great_circle_km(double lat1, double lon1, double lat2, double lon2) {
@@ -74,6 +80,7 @@ RegionCatalog::RegionCatalog(std::vector<Region> regions) : regions_(std::move(r
 }
 
 void RegionCatalog::reindex() {
+  revision_ = next_revision();
   std::sort(regions_.begin(), regions_.end(),
             [](const Region& a, const Region& b) { return a.code < b.code; });
   index_.clear();
@@ -134,6 +141,7 @@ void RegionCatalog::set_measured_rtt(std::string_view a, std::string_view b, dou
   auto key = a < b ? std::make_pair(std::string(a), std::string(b))
                    : std::make_pair(std::string(b), std::string(a));
   measured_rtt_[key] = ms;
+  revision_ = next_revision();
 }
 
 void RegionCatalog::merge_platform_regions(const std::vector<Region>& from_platform) {

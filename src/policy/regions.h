@@ -2,6 +2,7 @@
 // Fly regions: where machines can run (hostable), where traffic can enter (edge-only too), and a
 // round-trip-time model between them. The built-in table is the fallback; the controller refreshes
 // it from GET /v1/platform/regions when the Machines API answers.
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -51,6 +52,10 @@ class RegionCatalog {
   // built-in edge-only regions the platform does not list.
   void merge_platform_regions(const std::vector<Region>& from_platform);
 
+  // Changes whenever the content changes (regions or measured RTTs); unique across catalogs, so a
+  // consumer can cache derived data (the decision core's RTT matrix) keyed by it.
+  std::uint64_t revision() const { return revision_; }
+
  private:
   void reindex();
 
@@ -58,6 +63,7 @@ class RegionCatalog {
   std::vector<std::string> hostable_codes_;
   std::map<std::string, std::size_t, std::less<>> index_;
   std::map<std::pair<std::string, std::string>, double> measured_rtt_;
+  std::uint64_t revision_ = 0;
 };
 
 // The model used when nothing was measured: 5 ms + great-circle km / 70.

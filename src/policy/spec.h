@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/duration.h"
@@ -170,5 +171,21 @@ const char* to_string(Mode m);
 const char* to_string(Strategy s);
 const char* to_string(RetireAction a);
 const char* to_string(ForecastModel m);
+const char* to_string(MetricsUnavailableAction a);
+const char* to_string(RatePolicyType t);
+const char* to_string(SelectPolicy s);
+
+// The names policies use for an enum's values ("dryRun", "holtWinters"), in declaration order;
+// defined for every enum above. from_string is exact (case-sensitive) and nullopt otherwise.
+template <class E>
+std::vector<std::string_view> enum_names();
+template <class E>
+std::optional<E> from_string(std::string_view name);
+
+// Every field of a spec, one `path=value` line each, defaults included and region lists sorted,
+// so two specs that mean the same thing have the same text. spec_hash is FNV-1a 64 of it: the
+// controller compares hashes to tell a real change (bump observedGeneration) from a rewrite.
+std::string canonical_text(const PlacementPolicySpec& spec);
+std::uint64_t spec_hash(const PlacementPolicySpec& spec);
 
 }  // namespace autoplacer

@@ -12,6 +12,8 @@
 #include <boost/json/serialize.hpp>
 #include <charconv>
 
+#include "net/http_date.h"
+
 namespace autoplacer::sim {
 namespace asio = boost::asio;
 namespace json = boost::json;
@@ -229,10 +231,12 @@ void FlySim::add_api(net::Router& r, http::verb verb, const std::string& pattern
             res = co_await run_api(operation, ok_status, op, req, p);
           } catch (const net::DropConnection&) {
             count(operation, "dropped");
+            if (options_.on_exchange) options_.on_exchange(req, nullptr);
             throw;
           }
           res.set("fly-request-id", request_id);
           count(operation, std::to_string(res.result_int()));
+          if (options_.on_exchange) options_.on_exchange(req, &res);
           spdlog::debug("flysim: {} {} -> {}", std::string(req.method_string()),
                         std::string(req.target()), res.result_int());
           co_return res;
@@ -265,7 +269,13 @@ asio::awaitable<net::Response> FlySim::run_api(const std::string& operation, int
       ++rate_limited_;
       auto res = error_response(429, "rate limit exceeded", "unknown");
       const auto secs = std::max<std::int64_t>(1, (wait->count() + 999) / 1000);
-      res.set(http::field::retry_after, std::to_string(secs));
+      if (options_.retry_after_http_date) {
+        // Whole seconds, rounded up so the date is never earlier than the bucket allows.
+        const auto at = std::chrono::ceil<std::chrono::seconds>(now + *wait);
+        res.set(http::field::retry_after, net::format_http_date(TimePoint(at)));
+      } else {
+        res.set(http::field::retry_after, std::to_string(secs));
+      }
       co_return res;
     }
     fault = faults_.decide(operation, now);

@@ -24,6 +24,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/value.hpp>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -61,6 +62,13 @@ struct FlySimOptions {
   std::chrono::milliseconds tick{200};      // real-time period of the background advance
   std::chrono::milliseconds wait_poll{20};  // real-time period of /wait checks
   std::string foreign_lease_owner = "deploy-bot@fly.io";
+  // Retry-After on a 429 as an HTTP-date ("Wed, 21 Oct 2015 07:28:00 GMT", in the flysim clock)
+  // instead of delta seconds. Fly documents neither; clients must understand both.
+  bool retry_after_http_date = false;
+  // Sees every Machines API exchange (not /metrics or /flysim/...) once answered: the request
+  // and the response, or nullptr when the connection was dropped without one. Called on an I/O
+  // thread, concurrently; for tests and request logs (contract checks on the wire).
+  std::function<void(const net::Request&, const net::Response*)> on_exchange;
 };
 
 // A fleet like a real app's: an original machine, a machine of another process group, one owned

@@ -42,6 +42,7 @@ options:
                            drop, slow, insufficient_capacity, foreign_lease; e.g.
                            create:error:0.1:503  *:slow:0.05:1500ms  get:timeout:0.01:40s
   --no-rate-limits         do not enforce the documented Machines API rate limits
+  --retry-after-date       send a 429's Retry-After as an HTTP-date, not delta seconds
   --empty                  start with no machines (default: a small realistic fleet)
   --threads N              I/O threads (default 2)
   --log-level LEVEL        trace|debug|info|warn|error (default info)
@@ -158,6 +159,8 @@ int main(int argc, char** argv) {
       options.faults.push_back(*rule);
     } else if (a == "--no-rate-limits") {
       options.rate_limits.enabled = false;
+    } else if (a == "--retry-after-date") {
+      options.retry_after_http_date = true;
     } else if (a == "--empty") {
       empty = true;
     } else if (a == "--threads") {

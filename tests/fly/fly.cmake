@@ -11,8 +11,16 @@ ap_add_test(NAME fly_unit_test LABEL unit
                     ${CMAKE_CURRENT_LIST_DIR}/fly_rate_limiter_test.cpp
                     ${CMAKE_CURRENT_LIST_DIR}/fly_fake_test.cpp
                     ${CMAKE_CURRENT_LIST_DIR}/fly_contract_test.cpp
+                    ${CMAKE_CURRENT_LIST_DIR}/fly_retry_after_test.cpp
             LIBS ap_fly ap_test_openapi ap_common)
 ap_add_test(NAME fly_client_test LABEL integration TIMEOUT 60
             SOURCES ${CMAKE_CURRENT_LIST_DIR}/fly_client_test.cpp
+                    ${CMAKE_CURRENT_LIST_DIR}/fly_hostile_test.cpp
                     ${CMAKE_CURRENT_LIST_DIR}/mini_fly_server.cpp
             LIBS ap_fly ap_test_openapi ap_test_http_server)
+# The client against flysim over loopback sockets (owner: client + flysim).
+if(TARGET ap_sim)
+  ap_add_test(NAME fly_flysim_test LABEL integration TIMEOUT 120
+              SOURCES ${CMAKE_CURRENT_LIST_DIR}/fly_flysim_test.cpp
+              LIBS ap_fly ap_sim ap_test_openapi ap_test_http_server)
+endif()

@@ -327,8 +327,9 @@ TEST_F(FlyClientTest, ClientRateLimitKeepsTheServerHappy) {
   for (int i = 0; i < 3; ++i)
     fly.fake().add_machine(FakeMachinesApi::make_machine("m" + std::to_string(i), "fra"));
   auto api = make_client();
-  // 12 gets of one machine at 5/s burst 10: two wait 200 ms each -> ~400 ms.
-  // 5 cordons of another at 1/s burst 3... too slow for a unit budget; use 4: one waits 1 s.
+  // 12 gets of one machine at 5/s burst 10 and 4 cordons of another at 1/s burst 3, with the
+  // client's 50 ms headroom (bursts of 9.75 and 2.95): the 10th, 11th and 12th gets wait 50,
+  // 250 and 450 ms; the 3rd and 4th cordons 50 and 1050 ms.
   int ok = 0;
   const auto t0 = std::chrono::steady_clock::now();
   for (int i = 0; i < 12; ++i) {
@@ -350,11 +351,11 @@ TEST_F(FlyClientTest, ClientRateLimitKeepsTheServerHappy) {
   io.run();
   const auto took = std::chrono::steady_clock::now() - t0;
   EXPECT_EQ(ok, 16);
-  EXPECT_GE(took, 990ms);
+  EXPECT_GE(took, 1040ms);
   EXPECT_LT(took, 2500ms);
   EXPECT_EQ(fly.rate_limited(), 0u);
-  EXPECT_EQ(observer->waits, 3);
-  EXPECT_NEAR(observer->waited_s, 0.2 + 0.4 + 1.0, 0.05);
+  EXPECT_EQ(observer->waits, 5);
+  EXPECT_NEAR(observer->waited_s, 0.05 + 0.25 + 0.45 + 0.05 + 1.05, 0.05);
 }
 
 TEST_F(FlyClientTest, WithoutClientLimitTheServerSays429) {

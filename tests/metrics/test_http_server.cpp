@@ -7,7 +7,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <cstdio>
 
 namespace autoplacer::metrics::testing {
 namespace asio = boost::asio;
@@ -103,39 +102,6 @@ net::Response TestHttpServer::reply(int status, std::string body, std::string co
   res.body() = std::move(body);
   res.prepare_payload();
   return res;
-}
-
-EdgeCounterTarget::EdgeCounterTarget(std::string app)
-    : app_(std::move(app)), server_([this](const net::Request& req) {
-        if (req.target() != "/metrics")
-          return TestHttpServer::reply(404, "not found", "text/plain");
-        return TestHttpServer::reply(200, exposition(), "text/plain; version=0.0.4");
-      }) {}
-
-void EdgeCounterTarget::set_rate(const std::string& region, double rps) {
-  std::lock_guard lock(mu_);
-  const auto now = std::chrono::steady_clock::now();
-  auto& c = counters_[region];
-  if (c.since != std::chrono::steady_clock::time_point{}) {
-    c.base += c.rps * std::chrono::duration<double>(now - c.since).count();
-  }
-  c.since = now;
-  c.rps = rps;
-}
-
-std::string EdgeCounterTarget::exposition() {
-  std::lock_guard lock(mu_);
-  const auto now = std::chrono::steady_clock::now();
-  std::string out = "# TYPE fly_edge_http_responses_count counter\n";
-  for (const auto& [region, c] : counters_) {
-    const double v = c.base + c.rps * std::chrono::duration<double>(now - c.since).count();
-    char line[256];
-    std::snprintf(line, sizeof line,
-                  "fly_edge_http_responses_count{app=\"%s\",region=\"%s\",status=\"200\"} %.6f\n",
-                  app_.c_str(), region.c_str(), v);
-    out += line;
-  }
-  return out;
 }
 
 }  // namespace autoplacer::metrics::testing

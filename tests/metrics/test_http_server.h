@@ -1,13 +1,12 @@
 #pragma once
 // A small HTTP/1.1 server on 127.0.0.1:<free port>, running on its own thread, for integration
-// tests: a scrape target whose counters the test controls, or a fake Prometheus that is slow,
-// answers errors or garbage. The handler runs on the server thread.
+// tests: a fake Prometheus that is slow, answers errors, garbage or too much. The handler runs on
+// the server thread. (The real Prometheus tests scrape flysim instead.)
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <chrono>
 #include <functional>
-#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -49,27 +48,6 @@ class TestHttpServer {
   std::atomic<long long> delay_ms_{0};
   std::atomic<int> requests_{0};
   std::thread thread_;
-};
-
-// Fly-style edge counters: fly_edge_http_responses_count{app,region,status="200"} growing at a
-// rate (req/s) the test sets per region. Counters stay continuous when a rate changes.
-class EdgeCounterTarget {
- public:
-  explicit EdgeCounterTarget(std::string app);
-  void set_rate(const std::string& region, double rps);
-  std::string exposition();  // the /metrics text at this moment
-  TestHttpServer& server() { return server_; }
-
- private:
-  struct Counter {
-    double base = 0;  // value at `since`
-    double rps = 0;
-    std::chrono::steady_clock::time_point since;
-  };
-  std::string app_;
-  std::mutex mu_;
-  std::map<std::string, Counter> counters_;
-  TestHttpServer server_;
 };
 
 }  // namespace autoplacer::metrics::testing

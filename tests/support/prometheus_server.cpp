@@ -176,6 +176,7 @@ void PrometheusServer::reap(std::chrono::milliseconds wait) {
 
 void PrometheusServer::stop() {
   if (pid_ <= 0) return;
+  ::kill(pid_, SIGCONT);  // a paused process would not act on SIGTERM
   ::kill(pid_, SIGTERM);
   reap(10s);
   kill();
@@ -185,6 +186,14 @@ void PrometheusServer::kill() {
   if (pid_ <= 0) return;
   ::kill(pid_, SIGKILL);
   reap(10s);
+}
+
+void PrometheusServer::pause() {
+  if (pid_ > 0) ::kill(pid_, SIGSTOP);
+}
+
+void PrometheusServer::resume() {
+  if (pid_ > 0) ::kill(pid_, SIGCONT);
 }
 
 std::string PrometheusServer::log() const {

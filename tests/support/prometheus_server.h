@@ -57,6 +57,9 @@ class PrometheusServer {
   void stop();
   // SIGKILL at once (a crash, as far as clients can tell).
   void kill();
+  // SIGSTOP / SIGCONT: a hung server. The kernel still accepts connections; nothing answers.
+  void pause();
+  void resume();
   // Prometheus's own output so far, for failure messages.
   std::string log() const;
 

@@ -1,0 +1,76 @@
+#pragma once
+// Everything decide() remembers between passes. Bounded: per origin a SampleRing (64 samples) and
+// a DemandModel (at most 288 daily + 168 weekly buckets); per region at most kMaxEntries
+// recommendations and scale events. About 4 KB of JSON per origin at the defaults, under 256 KB for
+// 35 regions (checked by a test). The controller persists it with to_json / decision_state_from_json;
+// a restored state decides exactly like the original (values are kept on a 1e-4 grid and stored as
+// integers).
+#include <boost/json/fwd.hpp>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "policy/forecast.h"
+
+namespace autoplacer {
+
+class RegionCatalog;
+
+struct OriginState {
+  SampleRing history;
+  DemandModel model;
+  std::int64_t lastAtMs = -1;  // newest sample fed (a repeated read is not fed twice)
+};
+
+struct TimedCount {
+  std::int64_t atMs = 0;
+  int value = 0;
+};
+
+struct RegionState {
+  static constexpr std::size_t kMaxEntries = 64;
+  // Recommendations (after tolerance) for the stabilisation windows, oldest first.
+  std::vector<TimedCount> recommendations;
+  // Scale events for the rate policies: +n added, -n removed, oldest first.
+  std::vector<TimedCount> events;
+  std::optional<std::int64_t> addedAtMs;    // last time the region went from 0 to >0 machines
+  std::optional<std::int64_t> removedAtMs;  // last time it went to 0
+  std::optional<std::int64_t> thresholdActionAtMs;  // threshold strategy's per-region cooldown
+  bool empty() const {
+    return recommendations.empty() && events.empty() && !addedAtMs && !removedAtMs &&
+           !thresholdActionAtMs;
+  }
+};
+
+// Derived data that is expensive to compute and identical from pass to pass (the RTT matrix of
+// the catalog). Not persisted, never changes a result: rebuilt whenever the catalog changes.
+struct RttCache {
+  const RegionCatalog* catalog = nullptr;
+  std::uint64_t revision = 0;
+  std::map<std::string, int, std::less<>> index;  // region code -> row
+  std::vector<double> matrix;                     // n x n model/measured RTT, ms
+  std::vector<std::string> codes;
+};
+
+struct DecisionState {
+  static constexpr std::size_t kMaxOrigins = 128;
+
+  std::map<std::string, OriginState> origins;
+  std::map<std::string, RegionState> regions;
+  std::optional<std::int64_t> unknownSinceMs;  // start of the current all-unknown streak
+  std::int64_t lastDecisionMs = -1;
+
+  RttCache cache;  // transient, see RttCache
+};
+
+boost::json::value to_json(const DecisionState& state);
+// Fails with a message on a malformed document; never throws.
+Result<DecisionState, std::string> decision_state_from_json(const boost::json::value& json);
+
+// Size of the serialised state, bytes (for the 256 KB bound and /status).
+std::size_t serialized_size(const DecisionState& state);
+
+}  // namespace autoplacer

@@ -1,0 +1,322 @@
+#include "policy/placement.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+namespace autoplacer {
+namespace {
+
+constexpr double kUnservedPenaltyMs = 10'000;  // per unit of unserved fraction: worse than any RTT
+constexpr double kOverBudgetPenaltyMs = 1e6;   // per machine over maxTotal
+constexpr double kImprovement = 1e-9;
+
+// Precomputed orders and scratch buffers, so that scoring an open set allocates nothing.
+class Evaluator {
+ public:
+  explicit Evaluator(const PlacementProblem& p)
+      : p_(p), origins_(static_cast<int>(p.demand.size())), regions_(p.regions) {
+    const auto H = static_cast<std::size_t>(regions_);
+    sorted_.resize(static_cast<std::size_t>(origins_) * H);
+    for (int o = 0; o < origins_; ++o) {
+      auto row = sorted_.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(o) * H);
+      std::iota(row, row + static_cast<std::ptrdiff_t>(H), 0);
+      std::stable_sort(row, row + static_cast<std::ptrdiff_t>(H),
+                       [&](int a, int b) { return rtt(o, a) < rtt(o, b); });
+    }
+    order_.resize(static_cast<std::size_t>(origins_));
+    std::iota(order_.begin(), order_.end(), 0);
+    std::stable_sort(order_.begin(), order_.end(),
+                     [&](int a, int b) { return demand(a) > demand(b); });
+    total_demand_ = 0;
+    for (double d : p.demand) total_demand_ += std::max(0.0, d);
+    const double per_machine = p.targetPerMachine / (1 + std::max(0.0, p.headroom));
+    load_cap_ = std::max(0, p.maxPerRegion) * per_machine;
+    load_.assign(H, 0);
+    remaining_.assign(static_cast<std::size_t>(origins_), 0);
+  }
+
+  double rtt(int o, int h) const {
+    return p_.rtt[static_cast<std::size_t>(o) * static_cast<std::size_t>(regions_) +
+                  static_cast<std::size_t>(h)];
+  }
+  double demand(int o) const { return std::max(0.0, p_.demand[static_cast<std::size_t>(o)]); }
+  int nearest(int o) const {
+    return sorted_[static_cast<std::size_t>(o) * static_cast<std::size_t>(regions_)];
+  }
+  const std::vector<int>& sorted() const { return sorted_; }
+
+  // Objective of an open set; fills `out` when given.
+  double score(const std::vector<char>& open, PlacementResult* out) {
+    ++evaluations_;
+    std::fill(load_.begin(), load_.end(), 0.0);
+    double weighted = 0, unserved = 0;
+    if (out != nullptr) {
+      out->assignment.assign(
+          static_cast<std::size_t>(origins_) * static_cast<std::size_t>(regions_), 0.0);
+    }
+    const bool limited = p_.maxRttMs > 0;
+    for (int pass = 0; pass < (limited ? 2 : 1); ++pass) {
+      for (int o : order_) {
+        double& rem = remaining_[static_cast<std::size_t>(o)];
+        if (pass == 0) rem = demand(o);
+        if (rem <= 0) continue;
+        const int* row = &sorted_[static_cast<std::size_t>(o) * static_cast<std::size_t>(regions_)];
+        for (int i = 0; i < regions_ && rem > 0; ++i) {
+          const int h = row[i];
+          if (!open[static_cast<std::size_t>(h)]) continue;
+          const double r = rtt(o, h);
+          if (limited && pass == 0 && r > p_.maxRttMs) break;
+          double& l = load_[static_cast<std::size_t>(h)];
+          const double take = std::min(rem, load_cap_ - l);
+          if (take <= 0) continue;
+          l += take;
+          rem -= take;
+          weighted += take * r;
+          if (out != nullptr) {
+            out->assignment[static_cast<std::size_t>(o) * static_cast<std::size_t>(regions_) +
+                            static_cast<std::size_t>(h)] += take;
+          }
+        }
+        if (pass == (limited ? 1 : 0)) unserved += rem;
+      }
+    }
+    int total = 0;
+    for (int h = 0; h < regions_; ++h)
+      total += machines_for(h, open[static_cast<std::size_t>(h)] != 0);
+    const double served = total_demand_ - unserved;
+    const double mean = served > 0 ? weighted / served : 0;
+    double objective = mean + p_.costWeightMs * total;
+    if (total_demand_ > 0) objective += kUnservedPenaltyMs * unserved / total_demand_;
+    if (total > p_.maxTotal) objective += kOverBudgetPenaltyMs * (total - p_.maxTotal);
+    if (out != nullptr) {
+      out->machines.resize(static_cast<std::size_t>(regions_));
+      for (int h = 0; h < regions_; ++h) {
+        out->machines[static_cast<std::size_t>(h)] =
+            machines_for(h, open[static_cast<std::size_t>(h)] != 0);
+      }
+      out->load = load_;
+      out->meanRttMs = mean;
+      out->unservedRps = unserved;
+      out->total = total;
+      out->objective = objective;
+      out->evaluations = evaluations_;
+    }
+    return objective;
+  }
+
+  int evaluations() const { return evaluations_; }
+
+ private:
+  int machines_for(int h, bool is_open) const {
+    const auto i = static_cast<std::size_t>(h);
+    const int floor = p_.floor.empty() ? 0 : p_.floor[i];
+    if (!is_open && floor <= 0) return 0;
+    int m = 0;
+    if (load_[i] > 0) {
+      const double need = load_[i] * (1 + std::max(0.0, p_.headroom)) / p_.targetPerMachine;
+      m = static_cast<int>(std::ceil(need - 1e-9));
+      m = std::max({m, 1, p_.minPerRegion});
+    }
+    if (floor > 0) m = std::max({m, floor, p_.minPerRegion});
+    return std::min(m, std::max(p_.maxPerRegion, floor));
+  }
+
+  const PlacementProblem& p_;
+  int origins_;
+  int regions_;
+  std::vector<int> sorted_;  // per origin, regions by RTT
+  std::vector<int> order_;   // origins by demand, largest first
+  double total_demand_ = 0;
+  double load_cap_ = 0;
+  std::vector<double> load_;
+  std::vector<double> remaining_;
+  int evaluations_ = 0;
+};
+
+bool forced_open(const PlacementProblem& p, int h) {
+  return !p.floor.empty() && p.floor[static_cast<std::size_t>(h)] > 0;
+}
+bool may_open(const PlacementProblem& p, int h) {
+  return forced_open(p, h) || p.closed.empty() || !p.closed[static_cast<std::size_t>(h)];
+}
+
+// Best-improvement local search over drop, add and swap moves. Swaps are only tried when no single
+// drop or add helps (they cost |open| x |closed| evaluations).
+double improve(const PlacementProblem& p, Evaluator& ev, std::vector<char>& open, double current) {
+  const int H = p.regions;
+  for (int iteration = 0; iteration < 4 * H + 8; ++iteration) {
+    double best = current;
+    int best_out = -1, best_in = -1;
+    for (int h = 0; h < H; ++h) {
+      auto i = static_cast<std::size_t>(h);
+      if (open[i] && !forced_open(p, h)) {
+        open[i] = 0;
+        const double s = ev.score(open, nullptr);
+        open[i] = 1;
+        if (s < best - kImprovement) best = s, best_out = h, best_in = -1;
+      } else if (!open[i] && may_open(p, h)) {
+        open[i] = 1;
+        const double s = ev.score(open, nullptr);
+        open[i] = 0;
+        if (s < best - kImprovement) best = s, best_out = -1, best_in = h;
+      }
+    }
+    if (best_out < 0 && best_in < 0) {
+      for (int out = 0; out < H; ++out) {
+        auto io = static_cast<std::size_t>(out);
+        if (!open[io] || forced_open(p, out)) continue;
+        open[io] = 0;
+        for (int in = 0; in < H; ++in) {
+          auto ii = static_cast<std::size_t>(in);
+          if (open[ii] || in == out || !may_open(p, in)) continue;
+          open[ii] = 1;
+          const double s = ev.score(open, nullptr);
+          open[ii] = 0;
+          if (s < best - kImprovement) best = s, best_out = out, best_in = in;
+        }
+        open[io] = 1;
+      }
+    }
+    if (best_out < 0 && best_in < 0) return current;
+    if (best_out >= 0) open[static_cast<std::size_t>(best_out)] = 0;
+    if (best_in >= 0) open[static_cast<std::size_t>(best_in)] = 1;
+    current = best;
+  }
+  return current;
+}
+
+std::vector<char> forced_set(const PlacementProblem& p) {
+  std::vector<char> open(static_cast<std::size_t>(p.regions), 0);
+  for (int h = 0; h < p.regions; ++h) open[static_cast<std::size_t>(h)] = forced_open(p, h) ? 1 : 0;
+  return open;
+}
+
+}  // namespace
+
+PlacementResult evaluate_placement(const PlacementProblem& p, const std::vector<char>& open) {
+  Evaluator ev(p);
+  std::vector<char> o = open;
+  o.resize(static_cast<std::size_t>(p.regions), 0);
+  for (int h = 0; h < p.regions; ++h) {
+    if (forced_open(p, h)) o[static_cast<std::size_t>(h)] = 1;
+  }
+  PlacementResult r;
+  ev.score(o, &r);
+  return r;
+}
+
+PlacementResult place_latency(const PlacementProblem& p) {
+  PlacementResult result;
+  if (p.regions <= 0 || p.rtt.size() != p.demand.size() * static_cast<std::size_t>(p.regions) ||
+      p.targetPerMachine <= 0) {
+    result.machines.assign(static_cast<std::size_t>(std::max(0, p.regions)), 0);
+    result.load.assign(static_cast<std::size_t>(std::max(0, p.regions)), 0);
+    return result;
+  }
+  Evaluator ev(p);
+  const int H = p.regions;
+
+  // Start 1: every origin at its nearest region that may open (the latency limit), then improve.
+  std::vector<char> a = forced_set(p);
+  const auto O = static_cast<int>(p.demand.size());
+  for (int o = 0; o < O; ++o) {
+    if (ev.demand(o) <= 0) continue;
+    const int* row = &ev.sorted()[static_cast<std::size_t>(o) * static_cast<std::size_t>(H)];
+    for (int i = 0; i < H; ++i) {
+      if (may_open(p, row[i])) {
+        a[static_cast<std::size_t>(row[i])] = 1;
+        break;
+      }
+    }
+  }
+  double score_a = improve(p, ev, a, ev.score(a, nullptr));
+
+  // Start 2: the forced set plus greedy additions, then improve. Catches a compromise region
+  // between two origins that start 1's descent cannot reach by single moves.
+  std::vector<char> b = forced_set(p);
+  double score_b = ev.score(b, nullptr);
+  for (;;) {
+    double best = score_b;
+    int best_in = -1;
+    for (int h = 0; h < H; ++h) {
+      auto i = static_cast<std::size_t>(h);
+      if (b[i] || !may_open(p, h)) continue;
+      b[i] = 1;
+      const double s = ev.score(b, nullptr);
+      b[i] = 0;
+      if (s < best - kImprovement) best = s, best_in = h;
+    }
+    if (best_in < 0) break;
+    b[static_cast<std::size_t>(best_in)] = 1;
+    score_b = best;
+  }
+  if (b != a) score_b = improve(p, ev, b, score_b);
+
+  // Ties go to start 1 (deterministic).
+  ev.score(score_b < score_a - kImprovement ? b : a, &result);
+  return result;
+}
+
+ServingResult serve_demand(const PlacementProblem& p, const std::vector<double>& demand,
+                           const std::vector<int>& machines, double capacityPerMachine) {
+  ServingResult out;
+  const auto H = static_cast<std::size_t>(std::max(0, p.regions));
+  const std::size_t O = demand.size();
+  out.load.assign(H, 0);
+  out.assignment.assign(O * H, 0);
+  if (p.rtt.size() != O * H || machines.size() != H) return out;
+  std::vector<std::size_t> order(O);
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return demand[a] > demand[b]; });
+  std::vector<std::size_t> near(H);
+  double weighted = 0, served = 0;
+  for (std::size_t o : order) {
+    double rem = std::max(0.0, demand[o]);
+    if (rem <= 0) continue;
+    std::iota(near.begin(), near.end(), 0);
+    std::stable_sort(near.begin(), near.end(), [&](std::size_t a, std::size_t b) {
+      return p.rtt[o * H + a] < p.rtt[o * H + b];
+    });
+    for (std::size_t h : near) {
+      if (rem <= 0) break;
+      const double room = machines[h] * capacityPerMachine - out.load[h];
+      if (room <= 0) continue;
+      const double take = std::min(rem, room);
+      out.load[h] += take;
+      out.assignment[o * H + h] += take;
+      weighted += take * p.rtt[o * H + h];
+      served += take;
+      rem -= take;
+    }
+    out.unservedRps += rem;
+  }
+  out.meanRttMs = served > 0 ? weighted / served : 0;
+  return out;
+}
+
+PlacementResult place_exact(const PlacementProblem& p) {
+  PlacementResult best;
+  best.objective = std::numeric_limits<double>::infinity();
+  if (p.regions <= 0 || p.regions > 16) return best;
+  Evaluator ev(p);
+  std::vector<int> free;
+  for (int h = 0; h < p.regions; ++h) {
+    if (!forced_open(p, h) && may_open(p, h)) free.push_back(h);
+  }
+  std::vector<char> open = forced_set(p);
+  for (std::uint32_t mask = 0; mask < (1U << free.size()); ++mask) {
+    for (std::size_t k = 0; k < free.size(); ++k) {
+      open[static_cast<std::size_t>(free[k])] = (mask >> k) & 1U ? 1 : 0;
+    }
+    PlacementResult r;
+    ev.score(open, &r);
+    if (r.objective < best.objective - kImprovement) best = r;
+  }
+  best.evaluations = ev.evaluations();
+  return best;
+}
+
+}  // namespace autoplacer

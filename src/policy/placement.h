@@ -1,0 +1,65 @@
+#pragma once
+// Strategy `latency`: how many machines in which hostable region, so that every origin's demand is
+// served from near regions. Minimises
+//     traffic-weighted mean RTT (ms) + costWeightMs * machines + penalties
+// where the penalties make unserved demand and exceeding maxTotal far worse than any latency. An
+// open set of regions is evaluated with the simulator's serving model (origins, largest first,
+// served by the nearest open regions with spare capacity); a region's machines are then
+// ceil(load * (1 + headroom) / targetPerMachine) within its bounds. The open set is searched
+// greedily (start from every origin's nearest region, then from the cheapest single region and
+// add) followed by local improvement (drop, add, swap) until no move helps; the test compares it
+// against the exhaustive optimum on small cases.
+#include <cstdint>
+#include <vector>
+
+namespace autoplacer {
+
+struct PlacementProblem {
+  // Origins: demand to serve (req/s, already the sizing estimate) and RTT to every candidate.
+  std::vector<double> demand;  // O
+  std::vector<double> rtt;     // O x H, row-major: rtt[o * H + h]
+  // Candidates (hostable regions that may run machines).
+  int regions = 0;                // H
+  std::vector<int> floor;         // per region: at least this many machines (pinned, cooldown)
+  std::vector<char> closed;       // per region: may not be opened (cooldown after remove)
+  double targetPerMachine = 50;   // req/s per machine
+  double headroom = 0.1;          // capacity kept above the load
+  int minPerRegion = 0;           // for every region in use
+  int maxPerRegion = 5;
+  int maxTotal = 20;
+  double costWeightMs = 20;  // ms of mean RTT one machine (per hour of running) is worth
+  double maxRttMs = 0;       // 0 = none; else farther regions serve only what near ones cannot
+};
+
+struct PlacementResult {
+  std::vector<int> machines;  // H
+  std::vector<double> load;   // H: demand served (req/s)
+  double meanRttMs = 0;       // traffic-weighted over served demand
+  double unservedRps = 0;     // demand no open region had room for
+  int total = 0;
+  double objective = 0;
+  int evaluations = 0;  // open sets evaluated (for the docs and the benchmark)
+  std::vector<double> assignment;  // O x H: req/s of origin o served by region h
+};
+
+// Serving `demand` (O, e.g. the observed rather than the sizing demand) with fixed machines per
+// region, capacity machines * capacityPerMachine: the simulator's serving model.
+struct ServingResult {
+  std::vector<double> load;        // H
+  std::vector<double> assignment;  // O x H
+  double meanRttMs = 0;            // over served demand
+  double unservedRps = 0;
+};
+ServingResult serve_demand(const PlacementProblem& p, const std::vector<double>& demand,
+                           const std::vector<int>& machines, double capacityPerMachine);
+
+// Scores one open set (open[h] != 0). Regions with a floor are always open.
+PlacementResult evaluate_placement(const PlacementProblem& p, const std::vector<char>& open);
+
+// The greedy + local improvement search.
+PlacementResult place_latency(const PlacementProblem& p);
+
+// Exhaustive search over every open set; H <= 16. For tests.
+PlacementResult place_exact(const PlacementProblem& p);
+
+}  // namespace autoplacer

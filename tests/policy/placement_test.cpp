@@ -1,0 +1,157 @@
+// Strategy `latency`: rules on hand-made cases, and the greedy search against the exhaustive
+// optimum on random small cases (the measured gap is printed and written in docs/decision-core.md).
+#include "policy/placement.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <random>
+
+namespace autoplacer {
+namespace {
+
+// Origins and regions on a line: RTT = 5 + |x_o - x_h|.
+PlacementProblem on_a_line(const std::vector<double>& origin_x, const std::vector<double>& demand,
+                           const std::vector<double>& region_x) {
+  PlacementProblem p;
+  p.demand = demand;
+  p.regions = static_cast<int>(region_x.size());
+  for (double ox : origin_x) {
+    for (double rx : region_x) p.rtt.push_back(5 + std::fabs(ox - rx));
+  }
+  p.floor.assign(region_x.size(), 0);
+  p.closed.assign(region_x.size(), 0);
+  p.maxTotal = 100;
+  p.maxPerRegion = 10;
+  return p;
+}
+
+TEST(Latency, CapacityIsCeilOfServedDemandWithHeadroom) {
+  PlacementProblem p = on_a_line({0}, {120}, {0});
+  const PlacementResult r = place_latency(p);
+  ASSERT_EQ(r.machines.size(), 1U);
+  EXPECT_EQ(r.machines[0], 3);  // 120 * 1.1 / 50 = 2.64
+  EXPECT_DOUBLE_EQ(r.meanRttMs, 5);
+}
+
+TEST(Latency, FarOriginsGetTheirOwnRegionWhenLatencyIsWorthIt) {
+  PlacementProblem p = on_a_line({0, 100}, {40, 40}, {0, 100});
+  p.costWeightMs = 20;  // a second machine saves 50 ms of mean RTT: worth it
+  PlacementResult r = place_latency(p);
+  EXPECT_EQ(r.machines, (std::vector<int>{1, 1}));
+  p.costWeightMs = 80;  // not worth it any more: one region serves both
+  r = place_latency(p);
+  EXPECT_EQ(r.total, 1);
+}
+
+TEST(Latency, CompromiseRegionBetweenTwoOrigins) {
+  // Two small origins far apart and a region in the middle; machines are expensive.
+  PlacementProblem p = on_a_line({0, 100}, {10, 10}, {0, 50, 100});
+  p.costWeightMs = 60;
+  const PlacementResult r = place_latency(p);
+  EXPECT_EQ(r.machines, (std::vector<int>{0, 1, 0}));
+}
+
+TEST(Latency, MaxPerRegionSpillsToTheNextNearest) {
+  PlacementProblem p = on_a_line({0}, {400}, {0, 10, 200});
+  p.maxPerRegion = 4;  // 4 machines carry 4 * 50 / 1.1 = 181.8 req/s
+  const PlacementResult r = place_latency(p);
+  EXPECT_EQ(r.machines[0], 4);
+  EXPECT_EQ(r.machines[1], 4);
+  EXPECT_EQ(r.machines[2], 1);
+  EXPECT_NEAR(r.unservedRps, 0, 1e-9);
+}
+
+TEST(Latency, MaxRttKeepsOriginsOffFarRegionsWhenAvoidable) {
+  PlacementProblem p = on_a_line({0, 30}, {5, 5}, {0, 30});
+  p.costWeightMs = 1000;  // would put everything in one region
+  p.maxRttMs = 20;
+  const PlacementResult r = place_latency(p);
+  // Each origin served only within 20 ms; a single region would leave the other unserved.
+  EXPECT_EQ(r.machines, (std::vector<int>{1, 1}));
+}
+
+TEST(Latency, FloorsAndClosedRegions) {
+  PlacementProblem p = on_a_line({0}, {40}, {0, 50, 100});
+  p.floor = {0, 0, 2};   // pinned-like
+  p.closed = {1, 0, 0};  // cooldown after remove
+  const PlacementResult r = place_latency(p);
+  EXPECT_EQ(r.machines[0], 0);
+  EXPECT_EQ(r.machines[2], 2);
+}
+
+TEST(Latency, NoDemandMeansOnlyFloors) {
+  PlacementProblem p = on_a_line({0}, {0}, {0, 10});
+  p.floor = {0, 1};
+  const PlacementResult r = place_latency(p);
+  EXPECT_EQ(r.machines, (std::vector<int>{0, 1}));
+}
+
+TEST(Latency, BadInputGivesEmptyPlacementNotACrash) {
+  PlacementProblem p;
+  p.regions = 3;
+  p.demand = {5};
+  p.rtt = {1};  // wrong size
+  const PlacementResult r = place_latency(p);
+  EXPECT_EQ(r.machines, (std::vector<int>{0, 0, 0}));
+}
+
+// Greedy + local improvement against brute force over every open set.
+TEST(Latency, GreedyAgainstExactOptimumOnRandomSmallCases) {
+  std::mt19937_64 rng(20240505);
+  std::uniform_real_distribution<double> coord(0, 200), dem(0, 300), cost(0, 60);
+  std::uniform_int_distribution<int> nh(3, 10), no(1, 8), maxper(1, 8), coin(0, 9);
+  const int cases = 400;
+  int optimal = 0;
+  double worst = 0, sum = 0;
+  for (int c = 0; c < cases; ++c) {
+    const int H = nh(rng), O = no(rng);
+    std::vector<double> hx(static_cast<std::size_t>(H)), hy(hx.size());
+    for (std::size_t h = 0; h < hx.size(); ++h) hx[h] = coord(rng), hy[h] = coord(rng);
+    PlacementProblem p;
+    p.regions = H;
+    for (int o = 0; o < O; ++o) {
+      const double ox = coord(rng), oy = coord(rng);
+      p.demand.push_back(coin(rng) == 0 ? 0 : dem(rng));
+      for (std::size_t h = 0; h < hx.size(); ++h) {
+        p.rtt.push_back(5 + std::hypot(ox - hx[h], oy - hy[h]));
+      }
+    }
+    p.costWeightMs = cost(rng);
+    p.maxPerRegion = maxper(rng);
+    p.minPerRegion = coin(rng) == 0 ? 2 : 0;
+    p.maxTotal = coin(rng) < 2 ? 6 : 40;
+    p.maxRttMs = coin(rng) == 0 ? 80 : 0;
+    p.floor.assign(static_cast<std::size_t>(H), 0);
+    p.closed.assign(static_cast<std::size_t>(H), 0);
+    for (int h = 0; h < H; ++h) {
+      if (coin(rng) == 0) p.floor[static_cast<std::size_t>(h)] = 1;
+      else if (coin(rng) == 0) p.closed[static_cast<std::size_t>(h)] = 1;
+    }
+    const PlacementResult greedy = place_latency(p);
+    const PlacementResult exact = place_exact(p);
+    ASSERT_GE(greedy.objective, exact.objective - 1e-6) << "case " << c;
+    const double gap = (greedy.objective - exact.objective) / std::max(1e-9, exact.objective);
+    if (gap <= 1e-9) ++optimal;
+    worst = std::max(worst, gap);
+    sum += gap;
+    // The bounds the search works under hold in its result.
+    for (int h = 0; h < H; ++h) {
+      const int m = greedy.machines[static_cast<std::size_t>(h)];
+      EXPECT_LE(m, std::max(p.maxPerRegion, p.floor[static_cast<std::size_t>(h)]));
+      EXPECT_GE(m, p.floor[static_cast<std::size_t>(h)]);
+      if (p.closed[static_cast<std::size_t>(h)] && p.floor[static_cast<std::size_t>(h)] == 0) {
+        EXPECT_EQ(m, 0);
+      }
+    }
+  }
+  std::printf("[ placement ] %d random cases: greedy optimal in %d, mean gap %.4f%%, worst %.4f%%\n",
+              cases, optimal, 100 * sum / cases, 100 * worst);
+  EXPECT_GE(optimal, cases * 9 / 10);
+  EXPECT_LT(sum / cases, 0.01);
+}
+
+}  // namespace
+}  // namespace autoplacer
