@@ -48,7 +48,6 @@ dict_for() {
     http_*) echo fuzz/dict/http.dict ;;
     scenario_csv) echo fuzz/dict/csv.dict ;;
     duration) echo fuzz/dict/duration.dict ;;
-    policy_yaml) echo fuzz/dict/yaml.dict ;;
     *) echo fuzz/dict/json.dict ;;
   esac
 }

@@ -4,7 +4,7 @@
 # Usage: scripts/run.sh [autoplacer run options]   (default: --policy deploy/policies/demo.yaml)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+scripts/setup.sh --target autoplacer   # only what `run` needs: a first start is minutes, not the whole suite
 if [ $# -eq 0 ]; then
   set -- --policy deploy/policies/demo.yaml
 fi

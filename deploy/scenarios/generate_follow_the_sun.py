@@ -4,7 +4,7 @@
 Each region's users are awake from about 07:00 to 23:00 local time with a peak in the early
 afternoon, so the busiest region moves west around the world: Tokyo and Sydney, then Singapore
 and Mumbai, then Frankfurt and London, then Virginia and San Jose. `autoplacer run` replays it at
-1440x (a day per minute), so machines visibly follow the sun.
+720x (a day in two minutes), so machines visibly follow the sun.
 
 Usage: deploy/scenarios/generate_follow_the_sun.py > deploy/scenarios/follow-the-sun.csv
 """

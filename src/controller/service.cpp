@@ -41,7 +41,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr double kDefaultDemoSpeed = 1440;  // a day per minute
+constexpr double kDefaultDemoSpeed = 720;  // a day in two minutes
 constexpr const char* kDefaultScenario = "deploy/scenarios/follow-the-sun.csv";
 constexpr const char* kDefaultPolicy = "deploy/policies/demo.yaml";
 
@@ -86,7 +86,7 @@ const char* service_options_help() {
                          demo mode, ./.autoplacer-state otherwise)
   --scenario CSV         demo traffic (timestamp,region,rps) for the embedded flysim (default
                          deploy/scenarios/follow-the-sun.csv)
-  --speed N              scenario seconds per real second (default 1440: a day per minute)
+  --speed N              scenario seconds per real second (default 720: a day in 2 minutes)
   --no-loop              do not replay the scenario again after its end
   --workers N            passes in flight at most (default 4)
   --shutdown-grace D     how long passes in flight may finish on SIGTERM (default 20s)

@@ -114,8 +114,7 @@ StateResult<json::value> parse_state_blob(std::string_view bytes, std::string_vi
 
 // ---- LocalStateStore ------------------------------------------------------------------------
 
-StateResult<std::unique_ptr<LocalStateStore>> LocalStateStore::open(fs::path dir,
-                                                                    Options options) {
+StateResult<std::unique_ptr<LocalStateStore>> LocalStateStore::open(fs::path dir, Options options) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return make_err(io_error("cannot create state directory", dir, ec.value()));
@@ -124,8 +123,8 @@ StateResult<std::unique_ptr<LocalStateStore>> LocalStateStore::open(fs::path dir
   }
   // Temp files left by a save that was interrupted (crash before rename): the old content is
   // still in place, the temp file is garbage.
-  for (auto policy_it = fs::directory_iterator(dir, ec); !ec && policy_it != fs::directory_iterator();
-       policy_it.increment(ec)) {
+  for (auto policy_it = fs::directory_iterator(dir, ec);
+       !ec && policy_it != fs::directory_iterator(); policy_it.increment(ec)) {
     if (!policy_it->is_directory()) continue;
     std::error_code inner;
     for (auto it = fs::directory_iterator(policy_it->path(), inner);
@@ -178,8 +177,8 @@ StateResult<Unit> LocalStateStore::save_now(std::string_view policy, std::string
   }
 
   fs::path final_path = path_of(policy, name);
-  fs::path temp_path =
-      policy_dir / ("." + std::string(name) + std::string(kTempMarker) + std::to_string(::getpid()));
+  fs::path temp_path = policy_dir / ("." + std::string(name) + std::string(kTempMarker) +
+                                     std::to_string(::getpid()));
   std::string bytes = json::serialize(value);
   bytes += '\n';
 
@@ -413,8 +412,7 @@ asio::awaitable<StateResult<std::optional<json::value>>> EtcdStateStoreAdapter::
   co_return std::optional<json::value>(std::move(parsed).value());
 }
 
-asio::awaitable<StateResult<Unit>> EtcdStateStoreAdapter::save(std::string policy,
-                                                               std::string name,
+asio::awaitable<StateResult<Unit>> EtcdStateStoreAdapter::save(std::string policy, std::string name,
                                                                json::value value) {
   if (auto bad = check_key(policy, name)) co_return make_err(std::move(*bad));
   // Unconditional but fenced: only the leader writes, and a deposed one fails as kNotLeader.

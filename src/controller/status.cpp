@@ -70,7 +70,8 @@ std::string format_rfc3339(TimePoint t) {
   gmtime_r(&tt, &tm);
   char buf[40];
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(frac));
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(frac));
   return buf;
 }
 
@@ -270,8 +271,8 @@ json::value PolicyStatus::to_json() const {
     });
   }
   o["conditions"] = std::move(conditions);
-  o["placement"] = json::object{{"current", placement_json(current_)},
-                                {"desired", placement_json(desired_)}};
+  o["placement"] =
+      json::object{{"current", placement_json(current_)}, {"desired", placement_json(desired_)}};
   json::array decisions;
   for (const auto& d : decisions_) {
     decisions.push_back(json::object{
@@ -320,8 +321,8 @@ Result<PolicyStatus, std::string> PolicyStatus::from_json(const json::value& val
         break;
       }
       if (s.condition(*type)) continue;  // a duplicate: keep the first
-      s.set_condition(*type, *status, r.string(*c, "reason", false),
-                      r.string(*c, "message", false), *at);
+      s.set_condition(*type, *status, r.string(*c, "reason", false), r.string(*c, "message", false),
+                      *at);
     }
   }
   if (const json::value* p = o->if_contains("placement")) {

@@ -29,9 +29,8 @@ enum class ConditionType {
                       // change, repeated action errors, fallbacks)
 };
 inline constexpr ConditionType kAllConditionTypes[] = {
-    ConditionType::kReady,          ConditionType::kScalingActive,
-    ConditionType::kScalingLimited, ConditionType::kAbleToScale,
-    ConditionType::kMetricsAvailable, ConditionType::kDegraded};
+    ConditionType::kReady,       ConditionType::kScalingActive,    ConditionType::kScalingLimited,
+    ConditionType::kAbleToScale, ConditionType::kMetricsAvailable, ConditionType::kDegraded};
 const char* to_string(ConditionType type);  // "Ready", "ScalingActive", ...
 std::optional<ConditionType> condition_type_from_string(std::string_view text);
 
@@ -126,9 +125,8 @@ class PolicyStatus {
   //  "lastSuccessfulReconcileTime"}. Times are RFC 3339 UTC with milliseconds.
   boost::json::value to_json() const;
   // Reads what to_json wrote; a bad document is an error message, never a crash.
-  static Result<PolicyStatus, std::string> from_json(const boost::json::value& json,
-                                                     std::size_t decision_capacity =
-                                                         kDefaultDecisionCapacity);
+  static Result<PolicyStatus, std::string> from_json(
+      const boost::json::value& json, std::size_t decision_capacity = kDefaultDecisionCapacity);
 
   bool operator==(const PolicyStatus&) const = default;
 

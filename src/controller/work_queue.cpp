@@ -89,8 +89,7 @@ std::unique_ptr<WorkQueueRateLimiter> make_default_rate_limiter(const Clock& clo
   std::vector<std::unique_ptr<WorkQueueRateLimiter>> parts;
   parts.push_back(
       std::make_unique<ItemExponentialRateLimiter>(config.base_delay, config.max_delay));
-  parts.push_back(
-      std::make_unique<TokenBucketRateLimiter>(clock, config.per_second, config.burst));
+  parts.push_back(std::make_unique<TokenBucketRateLimiter>(clock, config.per_second, config.burst));
   return std::make_unique<MaxOfRateLimiter>(std::move(parts));
 }
 
@@ -125,7 +124,9 @@ WorkQueue::WorkQueue(const Clock& clock, WorkQueueOptions options,
   metrics_->set_depth(options_.name, 0);
 }
 
-WorkQueue::~WorkQueue() { shut_down(); }
+WorkQueue::~WorkQueue() {
+  shut_down();
+}
 
 void WorkQueue::add(std::string_view key) {
   std::lock_guard lock(mu_);
@@ -186,9 +187,13 @@ Duration WorkQueue::add_rate_limited(std::string_view key) {
   return delay;
 }
 
-void WorkQueue::forget(std::string_view key) { limiter_->forget(key); }
+void WorkQueue::forget(std::string_view key) {
+  limiter_->forget(key);
+}
 
-int WorkQueue::num_requeues(std::string_view key) const { return limiter_->num_requeues(key); }
+int WorkQueue::num_requeues(std::string_view key) const {
+  return limiter_->num_requeues(key);
+}
 
 std::optional<Duration> WorkQueue::promote_due() {
   std::lock_guard lock(mu_);
@@ -279,8 +284,7 @@ asio::awaitable<std::optional<std::string>> WorkQueue::async_get() {
       // Drain a stale signal so the next wait really waits.
       while (waiter->channel.try_receive([](boost::system::error_code) {})) {
       }
-      if (std::find(async_waiters_.begin(), async_waiters_.end(), waiter) ==
-          async_waiters_.end()) {
+      if (std::find(async_waiters_.begin(), async_waiters_.end(), waiter) == async_waiters_.end()) {
         async_waiters_.push_back(waiter);
       }
     }

@@ -199,8 +199,8 @@ class WorkQueue {
   mutable std::mutex mu_;
   std::condition_variable ready_cv_;
   bool shutting_down_ = false;
-  std::deque<std::string> queue_;                        // ready, in order
-  std::unordered_set<std::string> dirty_;                // needs processing (queued or re-added)
+  std::deque<std::string> queue_;                          // ready, in order
+  std::unordered_set<std::string> dirty_;                  // needs processing (queued or re-added)
   std::unordered_map<std::string, TimePoint> processing_;  // key -> when it was handed out
   std::unordered_map<std::string, TimePoint> added_at_;    // queued key -> when it became ready
   // The timer heap: (ready time, sequence, key) ordered, and each waiting key's entry.

@@ -19,10 +19,12 @@ const prometheus::Histogram::BucketBoundaries kReconcileBuckets = {
 const prometheus::Histogram::BucketBoundaries kApiBuckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
                                                              0.5,   1,    2.5,   5,    10,  30};
 // client-go's workqueue buckets: ExponentialBuckets(10e-9, 10, 10).
-const prometheus::Histogram::BucketBoundaries kWorkQueueBuckets = {
-    1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1, 10};
+const prometheus::Histogram::BucketBoundaries kWorkQueueBuckets = {1e-8, 1e-7, 1e-6, 1e-5, 1e-4,
+                                                                   1e-3, 1e-2, 1e-1, 1,    10};
 
-std::string str(std::string_view s) { return std::string(s); }
+std::string str(std::string_view s) {
+  return std::string(s);
+}
 
 }  // namespace
 
@@ -205,8 +207,8 @@ void SelfMetrics::reconcile_error(std::string_view policy, std::string_view reas
       .Increment();
 }
 
-void SelfMetrics::action(std::string_view policy, std::string_view region,
-                         std::string_view action, std::string_view result) {
+void SelfMetrics::action(std::string_view policy, std::string_view region, std::string_view action,
+                         std::string_view result) {
   with_policy(actions_total_, {{"policy", str(policy)},
                                {"region", str(region)},
                                {"action", str(action)},
@@ -243,7 +245,9 @@ void SelfMetrics::set_metrics_available(std::string_view policy, bool available)
 void SelfMetrics::set_policy_valid(std::string_view policy, bool valid) {
   with_policy(policy_valid_, {{"policy", str(policy)}}).Set(valid ? 1 : 0);
 }
-void SelfMetrics::policy_load_error() { policy_load_errors_total_.Add({}).Increment(); }
+void SelfMetrics::policy_load_error() {
+  policy_load_errors_total_.Add({}).Increment();
+}
 
 void SelfMetrics::forget_region(std::string_view policy, std::string_view region) {
   std::lock_guard lock(mu_);

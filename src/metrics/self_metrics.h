@@ -14,16 +14,17 @@
 // Thread-safe (prometheus-cpp metrics are). Adapters: SelfMetricsApiObserver feeds the Machines
 // API series from fly::ApiObserver hooks; the work queue's sink is
 // controller/work_queue_prometheus.h.
-#include <chrono>
-#include <functional>
-#include <map>
-#include <memory>
-#include <mutex>
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -94,9 +95,9 @@ class SelfMetrics {
   // Remembers which label sets were created per policy, so forget_* can remove them.
   template <class T>
   T& with_policy(prometheus::Family<T>& family, Labels labels);
-  prometheus::Histogram& histogram_with_policy(prometheus::Family<prometheus::Histogram>& family,
-                                               Labels labels,
-                                               const prometheus::Histogram::BucketBoundaries& buckets);
+  prometheus::Histogram& histogram_with_policy(
+      prometheus::Family<prometheus::Histogram>& family, Labels labels,
+      const prometheus::Histogram::BucketBoundaries& buckets);
 
   std::shared_ptr<prometheus::Registry> registry_;
 

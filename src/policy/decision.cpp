@@ -642,6 +642,10 @@ Decision decide(const DecisionInput& in, DecisionState& state) {
         set_reason(
             r, ReasonCode::kUnknownDemand,
             sfmt("demand unknown (%s): holding %d machine(s)", w.heldWhy.c_str(), w.current));
+      } else if (w.pinned && r.proposed == w.floor &&
+                 std::ceil(need / per_machine - 1e-9) < r.proposed) {
+        set_reason(r, ReasonCode::kPinned,
+                   sfmt("pinned region: at least %d machine(s)", pinned_floor(cap)));
       } else if (w.cooldownAdd && r.proposed == w.floor && need <= (w.floor - 1) * per_machine) {
         const auto& rs = state.regions[w.code];
         set_reason(r, ReasonCode::kCooldown,

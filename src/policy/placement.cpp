@@ -9,6 +9,7 @@ namespace autoplacer {
 namespace {
 
 constexpr double kUnservedPenaltyMs = 10'000;  // per unit of unserved fraction: worse than any RTT
+constexpr double kFarPenaltyMs = 5'000;      // per unit of fraction served beyond maxRttMs
 constexpr double kOverBudgetPenaltyMs = 1e6;   // per machine over maxTotal
 constexpr double kImprovement = 1e-9;
 
@@ -31,8 +32,12 @@ class Evaluator {
                      [&](int a, int b) { return demand(a) > demand(b); });
     total_demand_ = 0;
     for (double d : p.demand) total_demand_ += std::max(0.0, d);
-    const double per_machine = p.targetPerMachine / (1 + std::max(0.0, p.headroom));
-    load_cap_ = std::max(0, p.maxPerRegion) * per_machine;
+    per_machine_ = p.targetPerMachine / (1 + std::max(0.0, p.headroom));
+    max_machines_.resize(H);
+    for (std::size_t h = 0; h < H; ++h) {
+      max_machines_[h] = std::max(std::max(0, p.maxPerRegion), floor_of(static_cast<int>(h)));
+    }
+    m_.assign(H, 0);
     load_.assign(H, 0);
     remaining_.assign(static_cast<std::size_t>(origins_), 0);
   }
@@ -47,59 +52,63 @@ class Evaluator {
   }
   const std::vector<int>& sorted() const { return sorted_; }
 
-  // Objective of an open set; fills `out` when given.
+  // Objective of an open set; fills `out` when given. Every take respects maxPerRegion and what
+  // is left of maxTotal, so the result is within the budget unless the floors alone exceed it.
   double score(const std::vector<char>& open, PlacementResult* out) {
     ++evaluations_;
+    const auto H = static_cast<std::size_t>(regions_);
     std::fill(load_.begin(), load_.end(), 0.0);
-    double weighted = 0, unserved = 0;
-    if (out != nullptr) {
-      out->assignment.assign(
-          static_cast<std::size_t>(origins_) * static_cast<std::size_t>(regions_), 0.0);
+    int machines = 0;
+    for (std::size_t h = 0; h < H; ++h) {
+      m_[h] = machines_at(static_cast<int>(h), 0.0, open[h] != 0);
+      machines += m_[h];
     }
+    double weighted = 0, unserved = 0, far = 0;
+    if (out != nullptr) out->assignment.assign(static_cast<std::size_t>(origins_) * H, 0.0);
     const bool limited = p_.maxRttMs > 0;
-    for (int pass = 0; pass < (limited ? 2 : 1); ++pass) {
+    const int passes = limited ? 2 : 1;
+    const int first_use = std::max(1, p_.minPerRegion);
+    for (int pass = 0; pass < passes; ++pass) {
       for (int o : order_) {
         double& rem = remaining_[static_cast<std::size_t>(o)];
         if (pass == 0) rem = demand(o);
         if (rem <= 0) continue;
-        const int* row = &sorted_[static_cast<std::size_t>(o) * static_cast<std::size_t>(regions_)];
+        const int* row = &sorted_[static_cast<std::size_t>(o) * H];
         for (int i = 0; i < regions_ && rem > 0; ++i) {
-          const int h = row[i];
-          if (!open[static_cast<std::size_t>(h)]) continue;
-          const double r = rtt(o, h);
+          const auto h = static_cast<std::size_t>(row[i]);
+          if (!open[h]) continue;
+          const double r = rtt(o, row[i]);
           if (limited && pass == 0 && r > p_.maxRttMs) break;
-          double& l = load_[static_cast<std::size_t>(h)];
-          const double take = std::min(rem, load_cap_ - l);
-          if (take <= 0) continue;
+          const int allowed = std::min(max_machines_[h], m_[h] + std::max(0, p_.maxTotal - machines));
+          if (m_[h] == 0 && allowed < first_use) continue;
+          double& l = load_[h];
+          const double take = std::min(rem, allowed * per_machine_ - l);
+          if (take <= 1e-12) continue;
           l += take;
           rem -= take;
           weighted += take * r;
-          if (out != nullptr) {
-            out->assignment[static_cast<std::size_t>(o) * static_cast<std::size_t>(regions_) +
-                            static_cast<std::size_t>(h)] += take;
-          }
+          if (limited && r > p_.maxRttMs) far += take;
+          const int now_m = machines_at(row[i], l, true);
+          machines += now_m - m_[h];
+          m_[h] = now_m;
+          if (out != nullptr) out->assignment[static_cast<std::size_t>(o) * H + h] += take;
         }
-        if (pass == (limited ? 1 : 0)) unserved += rem;
+        if (pass == passes - 1) unserved += rem;
       }
     }
-    int total = 0;
-    for (int h = 0; h < regions_; ++h)
-      total += machines_for(h, open[static_cast<std::size_t>(h)] != 0);
     const double served = total_demand_ - unserved;
     const double mean = served > 0 ? weighted / served : 0;
-    double objective = mean + p_.costWeightMs * total;
-    if (total_demand_ > 0) objective += kUnservedPenaltyMs * unserved / total_demand_;
-    if (total > p_.maxTotal) objective += kOverBudgetPenaltyMs * (total - p_.maxTotal);
+    double objective = mean + p_.costWeightMs * machines;
+    if (total_demand_ > 0) {
+      objective += (kUnservedPenaltyMs * unserved + kFarPenaltyMs * far) / total_demand_;
+    }
+    if (machines > p_.maxTotal) objective += kOverBudgetPenaltyMs * (machines - p_.maxTotal);
     if (out != nullptr) {
-      out->machines.resize(static_cast<std::size_t>(regions_));
-      for (int h = 0; h < regions_; ++h) {
-        out->machines[static_cast<std::size_t>(h)] =
-            machines_for(h, open[static_cast<std::size_t>(h)] != 0);
-      }
+      out->machines = m_;
       out->load = load_;
       out->meanRttMs = mean;
       out->unservedRps = unserved;
-      out->total = total;
+      out->total = machines;
       out->objective = objective;
       out->evaluations = evaluations_;
     }
@@ -109,18 +118,18 @@ class Evaluator {
   int evaluations() const { return evaluations_; }
 
  private:
-  int machines_for(int h, bool is_open) const {
-    const auto i = static_cast<std::size_t>(h);
-    const int floor = p_.floor.empty() ? 0 : p_.floor[i];
+  int floor_of(int h) const { return p_.floor.empty() ? 0 : p_.floor[static_cast<std::size_t>(h)]; }
+
+  int machines_at(int h, double load, bool is_open) const {
+    const int floor = floor_of(h);
     if (!is_open && floor <= 0) return 0;
     int m = 0;
-    if (load_[i] > 0) {
-      const double need = load_[i] * (1 + std::max(0.0, p_.headroom)) / p_.targetPerMachine;
-      m = static_cast<int>(std::ceil(need - 1e-9));
+    if (load > 1e-12) {
+      m = static_cast<int>(std::ceil(load / per_machine_ - 1e-9));
       m = std::max({m, 1, p_.minPerRegion});
     }
     if (floor > 0) m = std::max({m, floor, p_.minPerRegion});
-    return std::min(m, std::max(p_.maxPerRegion, floor));
+    return std::min(m, max_machines_[static_cast<std::size_t>(h)]);
   }
 
   const PlacementProblem& p_;
@@ -129,7 +138,9 @@ class Evaluator {
   std::vector<int> sorted_;  // per origin, regions by RTT
   std::vector<int> order_;   // origins by demand, largest first
   double total_demand_ = 0;
-  double load_cap_ = 0;
+  double per_machine_ = 1;  // load one machine carries, headroom kept
+  std::vector<int> max_machines_;
+  std::vector<int> m_;
   std::vector<double> load_;
   std::vector<double> remaining_;
   int evaluations_ = 0;

@@ -418,7 +418,7 @@ LoadResult load_policies(const std::vector<std::string>& paths, const LoadOption
   return loader.finish();
 }
 
-LoadResult load_policies_from_path(const std::string& path, const LoadOptions& options) {
+LoadResult load_policies(const std::string& path, const LoadOptions& options) {
   return load_policies(std::vector<std::string>{path}, options);
 }
 

@@ -59,7 +59,7 @@ LoadResult load_policies_from_string(std::string_view yaml, std::string_view fil
 LoadResult load_policies(const std::vector<std::string>& paths, const LoadOptions& options = {});
 
 // One file or directory.
-LoadResult load_policies_from_path(const std::string& path, const LoadOptions& options = {});
+LoadResult load_policies(const std::string& path, const LoadOptions& options = {});
 
 // Every field path the loader reads, in document order: "apiVersion", "spec.capacity.maxTotal",
 // "spec.behavior.scaleUp.policies[].type". Tests use it to keep the docs and examples complete.

@@ -1,9 +1,8 @@
 // LocalStateStore on a real directory: atomic replacement (a crash between writing the temp
 // file and renaming it leaves the old content), corrupt files as error values, listing.
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <boost/json.hpp>
 #include <filesystem>
@@ -79,7 +78,8 @@ TEST_F(LocalStateStoreTest, SaveLoadListRemove) {
 
 TEST_F(LocalStateStoreTest, OverwriteReplacesWholeContent) {
   auto store = open();
-  ASSERT_TRUE(store->save_now("web", "status", json::object{{"long", std::string(4096, 'x')}}).ok());
+  ASSERT_TRUE(
+      store->save_now("web", "status", json::object{{"long", std::string(4096, 'x')}}).ok());
   ASSERT_TRUE(store->save_now("web", "status", json::object{{"short", 1}}).ok());
   auto loaded = store->load_now("web", "status");
   ASSERT_TRUE(loaded.ok());

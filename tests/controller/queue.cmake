@@ -10,4 +10,12 @@ target_link_libraries(ap_queue_for_tests PUBLIC ap_ha_for_tests ap_fly ap_metric
                       Boost::json)
 
 ap_add_test(NAME controller_work_queue_tests LABEL unit
-            SOURCES work_queue_test.cpp work_queue_async_test.cpp LIBS ap_queue_for_tests)
+            SOURCES work_queue_test.cpp work_queue_async_test.cpp work_queue_prometheus_test.cpp
+            LIBS ap_queue_for_tests)
+ap_add_test(NAME controller_state_store_tests LABEL unit
+            SOURCES state_store_test.cpp LIBS ap_queue_for_tests)
+# A real directory (temp files, fsync, rename) and a forked child that "crashes" mid-save.
+ap_add_test(NAME controller_local_state_store_tests LABEL integration
+            SOURCES local_state_store_test.cpp LIBS ap_queue_for_tests)
+ap_add_test(NAME controller_status_tests LABEL unit
+            SOURCES status_test.cpp LIBS ap_queue_for_tests)

@@ -49,20 +49,20 @@ TEST(PolicyStatusTest, TransitionTimeChangesOnlyWhenStatusChanges) {
   EXPECT_EQ(ready->last_transition_time, kT0);
 
   // Same status, new reason and message: no transition, the time stays.
-  EXPECT_FALSE(s.set_condition(ConditionType::kReady, false, "MachinesApiError", "503",
-                               kT0 + seconds(10)));
+  EXPECT_FALSE(
+      s.set_condition(ConditionType::kReady, false, "MachinesApiError", "503", kT0 + seconds(10)));
   ready = s.condition(ConditionType::kReady);
   EXPECT_EQ(ready->last_transition_time, kT0);
   EXPECT_EQ(ready->reason, "MachinesApiError");
   EXPECT_EQ(ready->message, "503");
 
   // Status changes: the time moves.
-  EXPECT_TRUE(s.set_condition(ConditionType::kReady, true, "ReconcileSucceeded", "ok",
-                              kT0 + seconds(20)));
+  EXPECT_TRUE(
+      s.set_condition(ConditionType::kReady, true, "ReconcileSucceeded", "ok", kT0 + seconds(20)));
   EXPECT_EQ(s.condition(ConditionType::kReady)->last_transition_time, kT0 + seconds(20));
   EXPECT_TRUE(s.is_true(ConditionType::kReady));
-  EXPECT_FALSE(s.set_condition(ConditionType::kReady, true, "ReconcileSucceeded", "ok",
-                               kT0 + seconds(30)));
+  EXPECT_FALSE(
+      s.set_condition(ConditionType::kReady, true, "ReconcileSucceeded", "ok", kT0 + seconds(30)));
   EXPECT_EQ(s.condition(ConditionType::kReady)->last_transition_time, kT0 + seconds(20));
 
   EXPECT_TRUE(s.set_condition(ConditionType::kReady, ConditionStatus::kUnknown, "Restarted", "",
@@ -104,8 +104,8 @@ PolicyStatus sample_status() {
   s.set_condition(ConditionType::kScalingLimited, true, "MaxTotal", "capped by maxTotal 10",
                   kT0 + Duration{1500});
   s.set_placement({{"fra", 2}, {"iad", 1}}, {{"fra", 3}, {"syd", 1}});
-  s.record_decision(DecisionRecord{kT0, "fra", 2, 3, "up", "demand",
-                                   "demand 120 req/s needs 3 machines of 50"});
+  s.record_decision(
+      DecisionRecord{kT0, "fra", 2, 3, "up", "demand", "demand 120 req/s needs 3 machines of 50"});
   s.record_decision(
       DecisionRecord{kT0, "iad", 1, 0, "down", "cooldown", "held: cooldown until 12:05"});
   s.set_error(ErrorRecord{kT0 + seconds(3), "MachinesApiError", "create in syd: 503"});

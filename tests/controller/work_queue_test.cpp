@@ -217,8 +217,8 @@ TEST(DefaultRateLimiterTest, IsTheMaxOfBackoffAndBucket) {
                                                       .per_second = 10.0,
                                                       .burst = 2.0,
                                                   });
-  EXPECT_EQ(limiter->when("a"), milliseconds(5));   // backoff 5, bucket 0
-  EXPECT_EQ(limiter->when("a"), milliseconds(10));  // backoff 10, bucket 0
+  EXPECT_EQ(limiter->when("a"), milliseconds(5));    // backoff 5, bucket 0
+  EXPECT_EQ(limiter->when("a"), milliseconds(10));   // backoff 10, bucket 0
   EXPECT_EQ(limiter->when("b"), milliseconds(100));  // backoff 5, bucket 100: bucket wins
   EXPECT_EQ(limiter->num_requeues("a"), 2);
   limiter->forget("a");

@@ -48,11 +48,6 @@ TEST(FuzzCorpusReplay, HttpRequest) {
   replay("http_request", http_request, 5);
   replay("http_server", http_request, 5);
 }
-#ifdef AP_HAVE_POLICY_LOADER
-TEST(FuzzCorpusReplay, PolicyYaml) {
-  replay("policy_yaml", policy_yaml, 3);
-}
-#endif
 
 }  // namespace
 }  // namespace autoplacer::fuzz

@@ -183,14 +183,16 @@ TEST(SelfMetricsTest, ApiObserverCountsRequestsAnd429sAndWaits) {
   observer->on_rate_limit_wait("create", std::chrono::milliseconds(750));
   observer->on_retry("create", "429", std::chrono::seconds(1));  // not a series of its own
   std::string text = metrics.serialize();
-  EXPECT_NE(text.find("autoplacer_machines_api_requests_total{operation=\"create\",status=\"429\"} 2"),
-            std::string::npos)
+  EXPECT_NE(
+      text.find("autoplacer_machines_api_requests_total{operation=\"create\",status=\"429\"} 2"),
+      std::string::npos)
       << text;
   EXPECT_NE(
       text.find("autoplacer_machines_api_requests_total{operation=\"list\",status=\"timeout\"} 1"),
       std::string::npos);
-  EXPECT_NE(text.find("autoplacer_machines_api_request_duration_seconds_count{operation=\"create\"} 3"),
-            std::string::npos);
+  EXPECT_NE(
+      text.find("autoplacer_machines_api_request_duration_seconds_count{operation=\"create\"} 3"),
+      std::string::npos);
   EXPECT_NE(text.find("autoplacer_rate_limiter_waits_total{operation=\"create\"} 2"),
             std::string::npos);
   EXPECT_NE(text.find("autoplacer_rate_limiter_wait_seconds_total{operation=\"create\"} 1"),

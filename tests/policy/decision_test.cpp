@@ -193,6 +193,7 @@ TEST(Decide, MinTotalAndMinPerRegion) {
 
 TEST(Decide, ScaleDownStabilizationHoldsTheHighestRecentRecommendation) {
   Harness h;  // scale-down window 5 min
+  h.set("fra", 9);
   h.pass({{"fra", 400}});  // 9 machines
   h.now += 30s;
   Decision d = h.pass({{"fra", 100}});
@@ -270,7 +271,7 @@ TEST(Decide, ObservedEdgeLatencyOverridesTheModel) {
   h.policy.spec.placement.costWeightMs = 20;
   h.set("iad", 10);
   // By the model, syd's 10 % is not worth a machine; measured, its users see 900 ms.
-  DecisionInput in = h.input({{"iad", 450}, {"syd", 50}});
+  DecisionInput in = h.input({{"iad", 470}, {"syd", 30}});
   Decision d = decide(in, h.state);
   EXPECT_EQ(h.desired(d, "syd"), 0);
   DecisionState fresh;

@@ -57,7 +57,7 @@ std::string test_name(std::string file) {
 class GoodPolicy : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(GoodPolicy, LoadsWithoutAProblem) {
-  LoadResult r = load_policies_from_path((kPolicies / "good" / GetParam()).string());
+  LoadResult r = load_policies((kPolicies / "good" / GetParam()).string());
   EXPECT_THAT(r.messages(), IsEmpty());
   EXPECT_FALSE(r.policies.empty());
 }
@@ -95,7 +95,7 @@ TEST(PolicyFixtures, TheTableIsComplete) {
 }
 
 TEST(PolicyFixtures, AllGoodPoliciesTogetherHaveUniqueNames) {
-  LoadResult r = load_policies_from_path((kPolicies / "good").string());
+  LoadResult r = load_policies((kPolicies / "good").string());
   EXPECT_THAT(r.messages(), IsEmpty());
   EXPECT_GE(r.policies.size(), 7u);
 }

@@ -110,7 +110,7 @@ TEST(PolicyLoader, MinimalPolicyTakesEveryDefault) {
 }
 
 TEST(PolicyLoader, ReadsEveryField) {
-  LoadResult r = load_policies_from_path(AP_TEST_FIXTURES "/policies/good/full.yaml");
+  LoadResult r = load_policies(AP_TEST_FIXTURES "/policies/good/full.yaml");
   ASSERT_THAT(r.messages(), IsEmpty());
   ASSERT_EQ(r.policies.size(), 1u);
   const PlacementPolicy& p = r.policies[0];
@@ -517,7 +517,7 @@ TEST(PolicyDocuments, DirectoryReadsYamlFilesInNameOrder) {
   dir.write("notes.txt", "not a policy");
   dir.write(".hidden.yaml", "garbage: [");
   std::filesystem::create_directory(std::filesystem::path(dir.path()) / "sub.yaml");
-  LoadResult r = load_policies_from_path(dir.path());
+  LoadResult r = load_policies(dir.path());
   ASSERT_THAT(r.messages(), IsEmpty());
   ASSERT_EQ(r.policies.size(), 3u);
   EXPECT_EQ(r.policies[0].metadata.name, "a");
@@ -528,10 +528,10 @@ TEST(PolicyDocuments, DirectoryReadsYamlFilesInNameOrder) {
 
 TEST(PolicyDocuments, EmptyDirectoryAndMissingPathAreErrors) {
   TempDir dir;
-  EXPECT_THAT(load_policies_from_path(dir.path()).messages(),
+  EXPECT_THAT(load_policies(dir.path()).messages(),
               ElementsAre(dir.path() + ": no policy files (*.yaml, *.yml) here"));
   const std::string missing = dir.path() + "/missing.yaml";
-  EXPECT_THAT(load_policies_from_path(missing).messages(),
+  EXPECT_THAT(load_policies(missing).messages(),
               ElementsAre(missing + ": no such file or directory"));
 }
 
@@ -540,7 +540,7 @@ TEST(PolicyDocuments, OversizedFileIsRefusedUnread) {
   const std::string f = dir.write("big.yaml", std::string(2000, '#'));
   LoadOptions options;
   options.max_file_bytes = 1000;
-  EXPECT_THAT(load_policies({f}, options).messages(),
+  EXPECT_THAT(load_policies(f, options).messages(),
               ElementsAre(f + ": file is larger than 1000 bytes"));
 }
 

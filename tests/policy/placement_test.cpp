@@ -37,7 +37,7 @@ TEST(Latency, CapacityIsCeilOfServedDemandWithHeadroom) {
 }
 
 TEST(Latency, FarOriginsGetTheirOwnRegionWhenLatencyIsWorthIt) {
-  PlacementProblem p = on_a_line({0, 100}, {40, 40}, {0, 100});
+  PlacementProblem p = on_a_line({0, 100}, {20, 20}, {0, 100});
   p.costWeightMs = 20;  // a second machine saves 50 ms of mean RTT: worth it
   PlacementResult r = place_latency(p);
   EXPECT_EQ(r.machines, (std::vector<int>{1, 1}));
@@ -47,8 +47,9 @@ TEST(Latency, FarOriginsGetTheirOwnRegionWhenLatencyIsWorthIt) {
 }
 
 TEST(Latency, CompromiseRegionBetweenTwoOrigins) {
-  // Two small origins far apart and a region in the middle; machines are expensive.
+  // Two small origins far apart and a region well connected to both; machines are expensive.
   PlacementProblem p = on_a_line({0, 100}, {10, 10}, {0, 50, 100});
+  p.rtt = {5, 30, 200, 200, 30, 5};
   p.costWeightMs = 60;
   const PlacementResult r = place_latency(p);
   EXPECT_EQ(r.machines, (std::vector<int>{0, 1, 0}));

@@ -30,13 +30,13 @@ const PlacementPolicy* find(const LoadResult& r, const std::string& name) {
 }
 
 TEST(DeployPolicies, AllValidateWithoutAWarning) {
-  LoadResult r = load_policies_from_path(kDeployPolicies.string());
+  LoadResult r = load_policies(kDeployPolicies.string());
   EXPECT_THAT(r.messages(), IsEmpty());
   EXPECT_GE(r.policies.size(), 5u);
 }
 
 TEST(DeployPolicies, DemoShowsMovementWithinAMinute) {
-  LoadResult r = load_policies_from_path((kDeployPolicies / "demo.yaml").string());
+  LoadResult r = load_policies((kDeployPolicies / "demo.yaml").string());
   ASSERT_THAT(r.messages(), IsEmpty());
   const PlacementPolicy* demo = find(r, "demo");
   ASSERT_NE(demo, nullptr);
@@ -69,7 +69,7 @@ void collect_paths(const YAML::Node& n, const std::string& path, std::set<std::s
 
 TEST(DeployPolicies, AnnotatedExampleWritesEveryField) {
   const fs::path file = kDeployPolicies / "example-annotated.yaml";
-  LoadResult r = load_policies_from_path(file.string());
+  LoadResult r = load_policies(file.string());
   ASSERT_THAT(r.messages(), IsEmpty());
   std::set<std::string> written;
   for (const YAML::Node& doc : YAML::LoadAllFromFile(file.string())) {
