@@ -1,8 +1,5 @@
 #include "controller/controller.h"
 
-// g++ 12 reports a false -Wmismatched-new-delete on Asio's awaitable frames (see reconciler.cpp).
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -213,9 +210,15 @@ asio::awaitable<void> Controller::fast_path_loop(std::shared_ptr<Entry> entry) {
   asio::steady_timer timer(executor_);
   while (!stopping_ && !entry->removed) {
     const FastPathSpec& fast = entry->reconciler->policy().spec.fastPath;
-    timer.expires_after(std::max(fast.interval, Duration(std::chrono::milliseconds(100))));
-    boost::system::error_code ec;
-    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    // Sleep the interval in short slices so shutdown never waits for a whole interval.
+    const auto wake = std::chrono::steady_clock::now() +
+                      std::max(fast.interval, Duration(std::chrono::milliseconds(100)));
+    while (!stopping_ && !entry->removed && std::chrono::steady_clock::now() < wake) {
+      timer.expires_at(
+          std::min(wake, std::chrono::steady_clock::now() + std::chrono::milliseconds(250)));
+      boost::system::error_code ec;
+      co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
     if (stopping_ || entry->removed) break;
     if (!entry->reconciler->policy().spec.fastPath.enabled) continue;
     const std::string key = queue_key(entry->reconciler->name());

@@ -1,9 +1,5 @@
 #include "controller/reconciler.h"
 
-// g++ 12 reports a false -Wmismatched-new-delete on Asio's awaitable frames once a coroutine is
-// large enough to be inlined differently (asio allocates and frees them with its own operators).
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-
 #include <spdlog/spdlog.h>
 
 #include <algorithm>

@@ -1,8 +1,5 @@
 #include "controller/service.h"
 
-// g++ 12 reports a false -Wmismatched-new-delete on Asio's awaitable frames (see reconciler.cpp).
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -356,11 +353,14 @@ struct Service::Impl {
   // Demo: every few seconds, where the users are and where the machines are.
   asio::awaitable<void> demo_summary(Controller& controller) {
     asio::steady_timer timer(co_await asio::this_coro::executor);
+    int ticks = 0;
     while (!controller.stopping()) {
-      timer.expires_after(std::chrono::seconds(5));
+      // Short sleeps, so shutdown does not wait for a whole period.
+      timer.expires_after(std::chrono::milliseconds(250));
       boost::system::error_code ec;
       co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       if (controller.stopping() || !flysim || !scenario_traffic) break;
+      if (++ticks % 20 != 0) continue;
       const std::string app = policies.front().spec.app;
       DemandReading d = scenario_traffic->demand_at(clock.now());
       std::vector<std::pair<double, std::string>> top;
@@ -458,7 +458,17 @@ int Service::run() {
           s.watcher->stop();
           co_await controller.shutdown(s.options.shutdown_grace);
           api.stop(std::chrono::milliseconds(1000));
-          s.ioc.stop();
+          // Let the event loop drain by itself (every loop watches stopping()), so nothing that
+          // refers to the controller is left suspended when it is destroyed. A watchdog ends the
+          // process if something lingers: the state is already saved.
+          boost::system::error_code ignored;
+          signals.cancel(ignored);
+          std::thread([] {
+            std::this_thread::sleep_for(std::chrono::seconds(10));
+            spdlog::warn("event loop did not drain within 10 s after shutdown; exiting");
+            std::fflush(nullptr);
+            std::_Exit(0);
+          }).detach();
         },
         asio::detached);
   };

@@ -17,7 +17,7 @@ void upsert(std::vector<TimedCount>& xs, std::int64_t nowMs, int value, std::int
   }
   const std::int64_t since = nowMs - keepMs;
   auto first_kept =
-      std::find_if(xs.begin(), xs.end(), [&](const TimedCount& t) { return t.atMs > since; });
+      std::find_if(xs.begin(), xs.end(), [&](const TimedCount& t) { return t.atMs >= since; });
   xs.erase(xs.begin(), first_kept);
   if (xs.size() > RegionState::kMaxEntries) {
     xs.erase(xs.begin(),

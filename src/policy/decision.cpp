@@ -198,6 +198,13 @@ void apply_bounds(Decision& d, std::vector<RegionWork>& work, const DecisionInpu
     if (w.pinned) f = std::max(f, pinned_floor(cap));
     return f;
   };
+    // One machine less, but a region in use never goes below minPerRegion (it goes to 0 instead) nor
+  // below its hard floor.
+  auto lower_one = [&](RegionWork& w) {
+    int n = w.out.desired - 1;
+    if (n > 0 && n < cap.minPerRegion) n = 0;
+    w.out.desired = std::max(n, hard_floor(w));
+  };
   for (RegionWork& w : work) {
     RegionDecision& r = w.out;
     if (w.cand < 0) continue;
@@ -235,9 +242,10 @@ void apply_bounds(Decision& d, std::vector<RegionWork>& work, const DecisionInpu
           most = &w;
         }
       }
-      if (most == nullptr) break;
-      --most->out.desired;
-      --total;
+            if (most == nullptr) break;
+      lower_one(*most);
+      total = 0;
+      for (const RegionWork& x : work) total += creates(x);
       set_reason(most->out, ReasonCode::kRateLimited,
                  sfmt("at most %d machine(s) created per pass", spec.behavior.maxCreatesPerPass));
       limited("maxCreatesPerPass");
@@ -258,10 +266,9 @@ void apply_bounds(Decision& d, std::vector<RegionWork>& work, const DecisionInpu
       }
     }
     if (pick == nullptr) break;
-    const int step =
-        pick->out.desired <= cap.minPerRegion && hard_floor(*pick) == 0 ? pick->out.desired : 1;
-    pick->out.desired -= step;
-    total -= step;
+        const int before = pick->out.desired;
+    lower_one(*pick);
+    total -= before - pick->out.desired;
     set_reason(pick->out, ReasonCode::kBudget, sfmt("capped by maxTotal %d", cap.maxTotal));
     limited("maxTotal");
   }
@@ -623,7 +630,13 @@ Decision decide(const DecisionInput& in, DecisionState& state) {
       }
     }
   } else {
-    const PlacementResult placed = place_latency(p);
+        const PlacementResult placed = place_latency(p);
+    if (placed.unservedRps > 1e-9) {
+      // Demand the bounds leave unserved: say which bound.
+      d.limited = true;
+      const char* by = placed.total >= cap.maxTotal ? "maxTotal" : "maxPerRegion";
+      if (!contains(d.limitedBy, by)) d.limitedBy.push_back(by);
+    }
     for (std::size_t h = 0; h < Hs; ++h) {
       RegionWork& w = work[cand_work[h]];
       RegionDecision& r = w.out;

@@ -158,14 +158,16 @@ Reply http_get(std::uint16_t port, const std::string& target,
 }
 
 fs::path temp_dir(const std::string& tag) {
-  fs::path d = fs::temp_directory_path() /
-               ("ap-loop-e2e-" + std::to_string(::getpid()) + "-" + tag);
+  fs::path d =
+      fs::temp_directory_path() / ("ap-loop-e2e-" + std::to_string(::getpid()) + "-" + tag);
   fs::remove_all(d);
   fs::create_directories(d);
   return d;
 }
 
-void write_file(const fs::path& p, const std::string& text) { std::ofstream(p) << text; }
+void write_file(const fs::path& p, const std::string& text) {
+  std::ofstream(p) << text;
+}
 
 int exit_code(const std::optional<int>& status) {
   if (!status) return -1;
@@ -341,8 +343,8 @@ TEST(LoopE2E, PlanExitCodes) {
   }
   {
     write_file(dir / "web.yaml", policy_yaml(1));
-    Child c({"plan", "--policy", (dir / "web.yaml").string(), "--fly-api-url",
-             "http://127.0.0.1:1", "--scenario", (dir / "quiet.csv").string()},
+    Child c({"plan", "--policy", (dir / "web.yaml").string(), "--fly-api-url", "http://127.0.0.1:1",
+             "--scenario", (dir / "quiet.csv").string()},
             {});
     EXPECT_EQ(exit_code(c.wait(90s)), 1) << c.output();
   }
@@ -373,12 +375,11 @@ TEST(LoopE2E, SigkillMidPassThenRestartConvergesWithoutDuplicatesOrForgottenCool
              "timestamp,region,rps\n0,iad,30\n0,fra,140\n0,nrt,90\n"
              "86400,iad,30\n86400,fra,140\n86400,nrt,90\n");
   ExternalFly fly({original()});
-  const std::vector<std::string> args = {"run",         "--policy",
-                                         (dir / "web.yaml").string(),
-                                         "--listen",    "127.0.0.1:0",
-                                         "--fly-api-url", fly.url(),
-                                         "--scenario",  (dir / "traffic.csv").string(),
-                                         "--state-dir", state.string()};
+  const std::vector<std::string> args = {
+      "run",         "--policy",    (dir / "web.yaml").string(),
+      "--listen",    "127.0.0.1:0", "--fly-api-url",
+      fly.url(),     "--scenario",  (dir / "traffic.csv").string(),
+      "--state-dir", state.string()};
 
   auto converge = [&](const std::string& label) {
     Child c(args, {});

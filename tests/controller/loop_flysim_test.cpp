@@ -63,7 +63,7 @@ class LoopFlySim : public ::testing::Test {
     c.backoff_base = 10ms;
     c.jitter_seed = 1;
     client_ = std::make_shared<fly::MachinesClient>(ioc_.get_executor(), c, clock_,
-                                                   metrics_.api_observer());
+                                                    metrics_.api_observer());
     policy_ = std::move(policy);
     rec_ = std::make_unique<PolicyReconciler>(policy_, client_, env());
   }
@@ -175,7 +175,8 @@ TEST_F(LoopFlySim, ConvergesFromEmptyAndFromTooMany) {
   sim::FlySimOptions o;
   o.machines = {seed("web-iad-original", "iad")};
   for (auto region : {"lhr", "syd", "gru", "jnb"})
-    o.machines.push_back(seed(std::string("web-") + region, region, {{"autoplacer_policy", "web"}}));
+    o.machines.push_back(
+        seed(std::string("web-") + region, region, {{"autoplacer_policy", "web"}}));
   fake_traffic_.set_demand({{"iad", 120}});
   start(std::move(o), loop_policy("web", kApp));
   PassResult first = pass();
@@ -252,7 +253,8 @@ TEST_F(LoopFlySim, DryRunTouchesNothing) {
   EXPECT_EQ(versions(), before);
 }
 
-// ---- The HTTP endpoints over a real socket --------------------------------------------------------
+// ---- The HTTP endpoints over a real socket
+// --------------------------------------------------------
 
 struct Reply {
   int status = 0;  // 0: closed without an answer
@@ -305,8 +307,8 @@ TEST_F(LoopFlySim, HttpEndpointsWithTriggerAuthAndLimits) {
   EXPECT_EQ(call(*port, net::http::verb::get, "/healthz").status, 200);
   EXPECT_EQ(call(*port, net::http::verb::post, "/trigger").status, 401);
   EXPECT_EQ(call(*port, net::http::verb::post, "/trigger", "Bearer nope").status, 401);
-  Reply trig = call(*port, net::http::verb::post, "/trigger?policy=web",
-                    "Bearer trigger-token-123456");
+  Reply trig =
+      call(*port, net::http::verb::post, "/trigger?policy=web", "Bearer trigger-token-123456");
   EXPECT_EQ(trig.status, 200) << trig.body;
   auto result = json::parse(trig.body).as_object();
   EXPECT_EQ(result.at("result").as_string(), "success") << trig.body;
@@ -322,15 +324,15 @@ TEST_F(LoopFlySim, HttpEndpointsWithTriggerAuthAndLimits) {
   EXPECT_NE(metrics.body.find("autoplacer_reconcile_total"), std::string::npos);
   EXPECT_NE(metrics.body.find("workqueue_adds_total"), std::string::npos);
   EXPECT_NE(metrics.body.find("autoplacer_machines_api_requests_total"), std::string::npos);
-  EXPECT_EQ(call(*port, net::http::verb::post, "/trigger?policy=nope",
-                 "Bearer trigger-token-123456")
-                .status,
-            404);
+  EXPECT_EQ(
+      call(*port, net::http::verb::post, "/trigger?policy=nope", "Bearer trigger-token-123456")
+          .status,
+      404);
   // Limits: an oversized head and an oversized body are refused.
-  EXPECT_EQ(call(*port, net::http::verb::get, "/status", "", "",
-                 {{"X-Big", std::string(8000, 'a')}})
-                .status,
-            431);
+  EXPECT_EQ(
+      call(*port, net::http::verb::get, "/status", "", "", {{"X-Big", std::string(8000, 'a')}})
+          .status,
+      431);
   EXPECT_EQ(call(*port, net::http::verb::post, "/trigger", "Bearer trigger-token-123456",
                  std::string(4096, 'x'))
                 .status,
@@ -341,7 +343,6 @@ TEST_F(LoopFlySim, HttpEndpointsWithTriggerAuthAndLimits) {
       [&]() -> asio::awaitable<void> {
         co_await controller.shutdown(2s);
         api.stop(0ms);
-        ioc_.stop();
       },
       asio::detached);
   loop.join();

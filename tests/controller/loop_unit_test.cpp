@@ -267,9 +267,10 @@ class ControllerTest : public ReconcilerTest {
     if (controller_) on_loop(stop());
     if (thread_.joinable()) thread_.join();
   }
+  // The loop drains by itself once the controller stopped (no ioc.stop(): nothing that refers
+  // to the controller may stay suspended).
   asio::awaitable<int> stop() {
     co_await controller_->shutdown(2s);
-    ioc_.stop();
     co_return 0;
   }
 
@@ -285,10 +286,11 @@ TEST_F(ControllerTest, TriggerRunsAPassAndAnswersItsResult) {
   ASSERT_TRUE(out.body.is_object());
   EXPECT_EQ(out.body.as_object().at("policy").as_string(), "web");
   EXPECT_EQ(out.body.as_object().at("result").as_string(), "success");
-  Readiness ready = asio::co_spawn(
-                        ioc_, [this]() -> asio::awaitable<Readiness> { co_return controller_->readiness(); },
-                        asio::use_future)
-                        .get();
+  Readiness ready =
+      asio::co_spawn(
+          ioc_, [this]() -> asio::awaitable<Readiness> { co_return controller_->readiness(); },
+          asio::use_future)
+          .get();
   EXPECT_TRUE(ready.ready) << ready.reason;
 
   TriggerOutcome missing = on_loop(controller_->trigger(std::string("nope")));
@@ -307,10 +309,11 @@ TEST_F(ControllerTest, NotReadyUntilEveryPolicyPassedOnce) {
   TriggerOutcome out = on_loop(controller_->trigger(std::string("web")));
   EXPECT_EQ(out.http_status, 200);
   EXPECT_EQ(out.body.as_object().at("result").as_string(), "error");
-  Readiness ready = asio::co_spawn(
-                        ioc_, [this]() -> asio::awaitable<Readiness> { co_return controller_->readiness(); },
-                        asio::use_future)
-                        .get();
+  Readiness ready =
+      asio::co_spawn(
+          ioc_, [this]() -> asio::awaitable<Readiness> { co_return controller_->readiness(); },
+          asio::use_future)
+          .get();
   EXPECT_FALSE(ready.ready);
 }
 
@@ -326,12 +329,15 @@ TEST_F(ControllerTest, AfterShutdownTriggersAreRefused) {
   controller_.reset();
 }
 
-// ---- HTTP routes ----------------------------------------------------------------------------------
+// ---- HTTP routes
+// ----------------------------------------------------------------------------------
 
 class FakeView final : public ControllerView {
  public:
   std::string metrics_text() override { return "autoplacer_build_info{version=\"t\"} 1\n"; }
-  Readiness readiness() override { return Readiness{ready, ready ? "ok" : "first pass pending", {}}; }
+  Readiness readiness() override {
+    return Readiness{ready, ready ? "ok" : "first pass pending", {}};
+  }
   json::value status_json() override { return json::object{{"policies", json::array{}}}; }
   asio::awaitable<TriggerOutcome> trigger(std::optional<std::string> policy) override {
     ++triggers;
@@ -382,12 +388,12 @@ TEST(HttpApiRoutes, TriggerNeedsTheBearerTokenWhenOneIsConfigured) {
   EXPECT_EQ(dispatch(router, net::http::verb::post, "/trigger", "Bearer s3cret-trigger-tokenX")
                 .result_int(),
             401u);
-  EXPECT_EQ(
-      dispatch(router, net::http::verb::post, "/trigger", "Basic s3cret-trigger-token").result_int(),
-      401u);
+  EXPECT_EQ(dispatch(router, net::http::verb::post, "/trigger", "Basic s3cret-trigger-token")
+                .result_int(),
+            401u);
   EXPECT_EQ(view.triggers, 0);
-  auto ok = dispatch(router, net::http::verb::post, "/trigger?policy=web",
-                     "Bearer s3cret-trigger-token");
+  auto ok =
+      dispatch(router, net::http::verb::post, "/trigger?policy=web", "Bearer s3cret-trigger-token");
   EXPECT_EQ(ok.result_int(), 200u);
   EXPECT_EQ(view.triggers, 1);
   EXPECT_EQ(view.last_policy, std::optional<std::string>("web"));
@@ -433,7 +439,8 @@ TEST(HttpApiRoutes, ListenAddresses) {
   EXPECT_FALSE(parse_listen_address("127.0.0.1:http").ok());
 }
 
-// ---- Policy watcher -------------------------------------------------------------------------------
+// ---- Policy watcher
+// -------------------------------------------------------------------------------
 
 class PolicyWatcherTest : public ::testing::Test {
  protected:
@@ -522,7 +529,8 @@ TEST_F(PolicyWatcherTest, AnEmptyDirectoryIsInvalidNotAnOrderToStop) {
   EXPECT_EQ(w.current().size(), 1u);
 }
 
-// ---- Demo traffic ---------------------------------------------------------------------------------
+// ---- Demo traffic
+// ---------------------------------------------------------------------------------
 
 TEST(ScenarioTrafficSource, ReplaysTheScenarioAtSpeed) {
   auto scenario = sim::Scenario::parse_csv(

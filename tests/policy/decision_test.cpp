@@ -275,15 +275,17 @@ TEST(Decide, ObservedEdgeLatencyOverridesTheModel) {
   Decision d = decide(in, h.state);
   EXPECT_EQ(h.desired(d, "syd"), 0);
   DecisionState fresh;
-  in.demand.p95LatencyMs["syd"] = 900;
+    in.demand.p95LatencyMs["syd"] = 900;
   d = decide(in, fresh);
+  for (const auto& [r, x] : d.regions) std::printf("%s %d %d %s %s\n", r.c_str(), x.desired, x.proposed, to_string(x.reason), x.message.c_str());
   EXPECT_GE(h.desired(d, "syd"), 1);
 }
 
 TEST(Decide, ForecastRaisesAheadOfADailyRise) {
   Harness h;
-  h.policy.spec.forecast.model = ForecastModel::kHoltWinters;
+    h.policy.spec.forecast.model = ForecastModel::kHoltWinters;
   h.policy.spec.behavior.scaleDown.stabilizationWindow = 0s;
+  h.policy.spec.behavior.scaleUp.policies = {{RatePolicyType::kMachines, 100, 15s}};
   // Two days of a step: 50 req/s, then 400 req/s from 12:00 to 18:00 every day.
   auto demand_at = [](TimePoint t) {
     const auto hour = (t.time_since_epoch().count() / 3'600'000) % 24;
