@@ -305,7 +305,8 @@ void hold_everything(Decision& d, std::vector<RegionWork>& work, const CapacityS
   d.heldReason = why;
   for (RegionWork& w : work) {
     RegionDecision& r = w.out;
-    r.desired = r.proposed = w.current;
+        r.desired = r.proposed = w.current;
+    w.held = true;  // never lowered; apply_bounds may still raise (pinned, minTotal)
     set_reason(r, ReasonCode::kUnknownDemand,
                sfmt("%s: holding %d machine(s)", why.c_str(), w.current));
     if (w.pinned && w.cand >= 0 && r.desired < pinned_floor(cap)) {
@@ -463,7 +464,8 @@ Decision decide(const DecisionInput& in, DecisionState& state) {
       apply_bounds(d, work, in);
       finish(d, work, state, spec, now, true);
     } else {
-      hold_everything(d, work, cap, why);
+            hold_everything(d, work, cap, why);
+      apply_bounds(d, work, in);
       finish(d, work, state, spec, now, false);
     }
     return d;
@@ -554,9 +556,18 @@ Decision decide(const DecisionInput& in, DecisionState& state) {
   };
   for (std::size_t o = 0; o < origins.size() && H > 0; ++o) {
     const auto [serving, nearest] = serving_now(o);
-    // Observed edge latency replaces the model for the region serving this origin now.
-    if (origins[o].p95 > 0 && serving >= 0)
-      p.rtt[o * Hs + static_cast<std::size_t>(serving)] = origins[o].p95;
+        // Observed edge latency replaces the model for the region serving this origin now, and no
+    // region at least as far (by the model) is assumed any better: otherwise a neighbour of the
+    // serving region would look like an escape from a path measured to be slow.
+    if (origins[o].p95 > 0 && serving >= 0) {
+      const std::size_t s = static_cast<std::size_t>(serving);
+      const double modelled = p.rtt[o * Hs + s];
+      for (std::size_t h = 0; h < Hs; ++h) {
+        double& r = p.rtt[o * Hs + h];
+        if (h != s && r >= modelled) r = std::max(r, origins[o].p95);
+      }
+      p.rtt[o * Hs + s] = origins[o].p95;
+    }
     if (nearest >= 0 && origins[o].observed > 0)
       work[cand_work[static_cast<std::size_t>(nearest)]].nearestForDemand = true;
     if (origins[o].unknown && serving >= 0) {
@@ -594,20 +605,29 @@ Decision decide(const DecisionInput& in, DecisionState& state) {
   if (spec.placement.strategy == Strategy::kThreshold) {
     // Each origin counts toward its nearest candidate; EWMAs over the last 5 and 20 points.
     std::vector<double> shorts(Hs, 0), longs(Hs, 0), obs(Hs, 0);
-    for (std::size_t o = 0; o < origins.size(); ++o) {
+        // Every origin with history counts, including those whose demand is now 0 (a falling region
+    // must see its short average fall below the long one).
+    auto nearest_cand = [&](int row) {
       int nearest = -1;
+      const double* from = &cache.matrix[static_cast<std::size_t>(row) * n_all];
       for (std::size_t h = 0; h < Hs; ++h) {
-        if (nearest < 0 || p.rtt[o * Hs + h] < p.rtt[o * Hs + static_cast<std::size_t>(nearest)]) {
+        if (nearest < 0 || from[cand_rows[h]] < from[cand_rows[static_cast<std::size_t>(nearest)]]) {
           nearest = static_cast<int>(h);
         }
       }
+      return nearest;
+    };
+    for (const OriginView& o : origins) {
+      const int nearest = nearest_cand(o.row);
+      if (nearest >= 0) obs[static_cast<std::size_t>(nearest)] += o.observed;
+    }
+    for (const auto& [code, os] : state.origins) {
+      const int row = row_of(code);
+      const int nearest = row < 0 ? -1 : nearest_cand(row);
       if (nearest < 0) continue;
       const auto nh = static_cast<std::size_t>(nearest);
-      obs[nh] += origins[o].observed;
-      const auto st = state.origins.find(origins[o].code);
-      if (st == state.origins.end()) continue;
-      shorts[nh] += ewma_last(st->second.history, kThresholdShortPoints, spec.forecast.shortAlpha);
-      longs[nh] += ewma_last(st->second.history, kThresholdLongPoints, spec.forecast.longAlpha);
+      shorts[nh] += ewma_last(os.history, kThresholdShortPoints, spec.forecast.shortAlpha);
+      longs[nh] += ewma_last(os.history, kThresholdLongPoints, spec.forecast.longAlpha);
     }
     for (std::size_t h = 0; h < Hs; ++h) {
       RegionWork& w = work[cand_work[h]];

