@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
+#include <charconv>
 #include <cmath>
 #include <set>
 #include <sstream>
@@ -169,7 +170,9 @@ asio::awaitable<void> PolicyReconciler::load_state() {
     if (auto* pg = o.if_contains("policyGeneration"); pg && pg->is_number())
       policy_generation_ = pg->to_number<std::int64_t>();
     if (auto* h = o.if_contains("specHash"); h && h->is_string()) {
-      const std::uint64_t saved = std::stoull(std::string(h->as_string()), nullptr, 16);
+      std::uint64_t saved = 0;
+      const std::string text(h->as_string());
+      std::from_chars(text.data(), text.data() + text.size(), saved, 16);
       if (saved != spec_hash_) ++policy_generation_;  // the file changed while we were down
     }
   } else if (!controller_blob) {

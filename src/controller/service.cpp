@@ -80,7 +80,7 @@ const char* service_options_help() {
                          https://api.fly.io/prometheus/$FLY_ORG)
   --org SLUG             Fly organization for the default Prometheus URL (env FLY_ORG)
   --state-dir DIR        where state that survives a restart is kept (default: in memory in
-                         demo mode, ./.autoplacer-state otherwise)
+                         demo mode, ./.autoplacer-state otherwise; `plan` only reads it)
   --scenario CSV         demo traffic (timestamp,region,rps) for the embedded flysim (default
                          deploy/scenarios/follow-the-sun.csv)
   --speed N              scenario seconds per real second (default 720: a day in 2 minutes)
@@ -199,7 +199,6 @@ Result<ServiceOptions, std::string> parse_service_args(int argc, char** argv) {
     o.prometheus_url = "https://api.fly.io/prometheus/" + o.org;
   }
   if (o.speed <= 0) o.speed = 1;
-  if (o.state_dir.empty() && !o.demo) o.state_dir = ".autoplacer-state";
   return o;
 }
 
@@ -389,6 +388,9 @@ Service::~Service() = default;
 
 int Service::run() {
   Impl& s = *impl_;
+  // Against a real Fly the state must survive a restart: on disk unless told otherwise. (`plan`
+  // saves nothing, so it keeps an unset state dir in memory.)
+  if (s.options.state_dir.empty() && !s.options.demo) s.options.state_dir = ".autoplacer-state";
   if (auto ready = s.prepare(); !ready) {
     std::fprintf(stderr, "autoplacer: %s\n", ready.error().c_str());
     return 1;

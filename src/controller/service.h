@@ -32,7 +32,7 @@ struct ServiceOptions {
   std::string fly_api_url;     // "" = FLY_API_URL or the default
   std::string prometheus_url;  // "" = FLY_PROMETHEUS_URL or the default
   std::string org;             // FLY_ORG, for the default Prometheus URL
-  std::string state_dir;       // "" = in memory in demo mode, ./.autoplacer-state otherwise
+  std::string state_dir;       // "" = in memory in demo mode and for plan, else ./.autoplacer-state
   std::string scenario_path;   // demo traffic
   double speed = 0;            // 0 = the scenario's own default (one day per minute)
   bool loop = true;            // replay the scenario again after its end

@@ -1,6 +1,3 @@
-// g++ 12 reports a false -Wmismatched-new-delete on Asio's awaitable frames once a coroutine has
-// several co_awaits in loops (as backfill does); the frames are allocated and freed by Asio.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 #include "metrics/prometheus_traffic_source.h"
 
 #include <spdlog/spdlog.h>

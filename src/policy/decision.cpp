@@ -531,8 +531,13 @@ Decision decide(const DecisionInput& in, DecisionState& state) {
   p.maxTotal = cap.maxTotal;
   p.costWeightMs = std::max(0.0, spec.placement.costWeightMs);
   p.maxRttMs = std::max(0.0, spec.placement.maxRttMs);
-  p.floor.assign(Hs, 0);
+    p.floor.assign(Hs, 0);
   p.closed.assign(Hs, 0);
+  p.regionRtt.resize(Hs * Hs);
+  for (std::size_t a = 0; a < Hs; ++a) {
+    const double* from = &cache.matrix[static_cast<std::size_t>(cand_rows[a]) * n_all];
+    for (std::size_t b = 0; b < Hs; ++b) p.regionRtt[a * Hs + b] = from[cand_rows[b]];
+  }
   p.demand.reserve(origins.size());
   p.rtt.resize(origins.size() * Hs);
   for (std::size_t o = 0; o < origins.size(); ++o) {

@@ -153,46 +153,70 @@ bool may_open(const PlacementProblem& p, int h) {
   return forced_open(p, h) || p.closed.empty() || !p.closed[static_cast<std::size_t>(h)];
 }
 
-// Best-improvement local search over drop, add and swap moves. Swaps are only tried when no single
-// drop or add helps (they cost |open| x |closed| evaluations).
+// Local search. Drop and add moves are first-improvement, scanned round-robin (a move is taken
+// as soon as it helps); swaps (one open region out, a closed one in) are tried only when no single
+// drop or add helps, best-improvement, among each open region's nearest closed neighbours.
 double improve(const PlacementProblem& p, Evaluator& ev, std::vector<char>& open, double current) {
   const int H = p.regions;
-  for (int iteration = 0; iteration < 4 * H + 8; ++iteration) {
-    double best = current;
-    int best_out = -1, best_in = -1;
-    for (int h = 0; h < H; ++h) {
+  const bool have_neighbours =
+      p.regionRtt.size() == static_cast<std::size_t>(H) * static_cast<std::size_t>(H);
+  const int k_near = std::max(1, p.swapNeighbours);
+  std::vector<int> near;
+  int cursor = 0;
+  for (int iteration = 0; iteration < 8 * H + 16; ++iteration) {
+    bool moved = false;
+    for (int k = 0; k < H && !moved; ++k) {
+      const int h = (cursor + k) % H;
       auto i = static_cast<std::size_t>(h);
       if (open[i] && !forced_open(p, h)) {
         open[i] = 0;
         const double s = ev.score(open, nullptr);
-        open[i] = 1;
-        if (s < best - kImprovement) best = s, best_out = h, best_in = -1;
+        if (s < current - kImprovement) {
+          current = s, moved = true, cursor = h + 1;
+        } else {
+          open[i] = 1;
+        }
       } else if (!open[i] && may_open(p, h)) {
         open[i] = 1;
         const double s = ev.score(open, nullptr);
-        open[i] = 0;
-        if (s < best - kImprovement) best = s, best_out = -1, best_in = h;
-      }
-    }
-    if (best_out < 0 && best_in < 0) {
-      for (int out = 0; out < H; ++out) {
-        auto io = static_cast<std::size_t>(out);
-        if (!open[io] || forced_open(p, out)) continue;
-        open[io] = 0;
-        for (int in = 0; in < H; ++in) {
-          auto ii = static_cast<std::size_t>(in);
-          if (open[ii] || in == out || !may_open(p, in)) continue;
-          open[ii] = 1;
-          const double s = ev.score(open, nullptr);
-          open[ii] = 0;
-          if (s < best - kImprovement) best = s, best_out = out, best_in = in;
+        if (s < current - kImprovement) {
+          current = s, moved = true, cursor = h + 1;
+        } else {
+          open[i] = 0;
         }
-        open[io] = 1;
       }
     }
-    if (best_out < 0 && best_in < 0) return current;
-    if (best_out >= 0) open[static_cast<std::size_t>(best_out)] = 0;
-    if (best_in >= 0) open[static_cast<std::size_t>(best_in)] = 1;
+    if (moved) continue;
+    double best = current;
+    int best_out = -1, best_in = -1;
+    for (int out = 0; out < H; ++out) {
+      auto io = static_cast<std::size_t>(out);
+      if (!open[io] || forced_open(p, out)) continue;
+      // Closed candidates, nearest to `out` first when region RTTs are known.
+      near.clear();
+      for (int in = 0; in < H; ++in) {
+        if (!open[static_cast<std::size_t>(in)] && may_open(p, in)) near.push_back(in);
+      }
+      if (have_neighbours && static_cast<int>(near.size()) > k_near) {
+        const double* row = &p.regionRtt[io * static_cast<std::size_t>(H)];
+        std::partial_sort(near.begin(), near.begin() + k_near, near.end(), [&](int a, int b) {
+          return row[a] < row[b] || (row[a] == row[b] && a < b);
+        });
+        near.resize(static_cast<std::size_t>(k_near));
+      }
+      open[io] = 0;
+      for (int in : near) {
+        auto ii = static_cast<std::size_t>(in);
+        open[ii] = 1;
+        const double s = ev.score(open, nullptr);
+        open[ii] = 0;
+        if (s < best - kImprovement) best = s, best_out = out, best_in = in;
+      }
+      open[io] = 1;
+    }
+    if (best_out < 0) return current;
+    open[static_cast<std::size_t>(best_out)] = 0;
+    open[static_cast<std::size_t>(best_in)] = 1;
     current = best;
   }
   return current;
@@ -246,6 +270,10 @@ PlacementResult place_latency(const PlacementProblem& p) {
 
   // Start 2: the forced set plus greedy additions, then improve. Catches a compromise region
   // between two origins that start 1's descent cannot reach by single moves.
+    if (H > p.secondStartMaxRegions) {
+    ev.score(a, &result);
+    return result;
+  }
   std::vector<char> b = forced_set(p);
   double score_b = ev.score(b, nullptr);
   for (;;) {

@@ -28,7 +28,13 @@ struct PlacementProblem {
   int maxPerRegion = 5;
   int maxTotal = 20;
   double costWeightMs = 20;  // ms of mean RTT one machine (per hour of running) is worth
-  double maxRttMs = 0;       // 0 = none; else farther regions serve only what near ones cannot
+    double maxRttMs = 0;       // 0 = none; else farther regions serve only what near ones cannot
+  // Search effort. Region-to-region RTT (H x H, optional) limits swap moves to each open region's
+  // swapNeighbours nearest closed regions; without it every pair is tried. The second start
+  // (greedy additions from the forced set) runs only up to secondStartMaxRegions candidates.
+  std::vector<double> regionRtt;
+  int swapNeighbours = 6;
+  int secondStartMaxRegions = 16;
 };
 
 struct PlacementResult {

@@ -295,6 +295,7 @@ spec:
     maxTotal: 12
   traffic:
     interval: 1s
+    queryTimeout: 1s
   forecast:
     model: ewma
     headroom: 0

@@ -155,7 +155,9 @@ TEST_F(ReconcilerTest, StateIsSavedBeforeActingAndAFailedSaveAppliesNothing) {
 
 TEST_F(ReconcilerTest, ARestartResumesCooldownsAndTheGenerationCounter) {
   traffic_.set_demand({{"fra", 160}});
-  auto rec = make(loop_policy());
+  PlacementPolicy p = loop_policy();
+  p.spec.behavior.cooldownAfterAdd = std::chrono::hours(1);
+  auto rec = make(p);
   ASSERT_TRUE(pass(*rec).succeeded());
   clock_.advance(5s);
   converge(*rec);
@@ -165,11 +167,11 @@ TEST_F(ReconcilerTest, ARestartResumesCooldownsAndTheGenerationCounter) {
   const auto added_at = *before.at("fra").addedAtMs;
   const auto generation = rec->status_json().as_object().at("passes").as_uint64();
 
-  auto restarted = make(loop_policy());  // same store, same fleet
+  auto restarted = make(p);  // same store, same fleet
   run(ioc_, restarted->load_state());
   ASSERT_TRUE(restarted->decision_state().regions.contains("fra"));
   EXPECT_EQ(restarted->decision_state().regions.at("fra").addedAtMs, added_at);
-  // Demand leaves fra right away: the cooldown (30 s after the add) still holds the machines.
+  // Demand leaves fra right away: the cooldown (1 h after the add) still holds the machines.
   traffic_.set_demand({{"iad", 20}});
   api_->clear_calls();
   PassResult r = pass(*restarted);

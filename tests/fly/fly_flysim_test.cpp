@@ -85,6 +85,30 @@ sim::SeedMachine seed(std::string name, std::string region, std::string state = 
   return s;
 }
 
+// A fault rule: on the given call numbers of `operation` (1-based, counted from when the rules
+// are set), or on every call when `calls` is empty.
+sim::FaultRule fault(std::string operation, sim::FaultKind kind,
+                     std::vector<std::uint64_t> calls = {}) {
+  sim::FaultRule r;
+  r.operation = std::move(operation);
+  r.kind = kind;
+  r.calls = std::move(calls);
+  r.probability = r.calls.empty() ? 1.0 : 0.0;
+  return r;
+}
+sim::FaultRule with_status(sim::FaultRule r, int status) {
+  r.status = status;
+  return r;
+}
+sim::FaultRule with_delay(sim::FaultRule r, Duration delay) {
+  r.delay = delay;
+  return r;
+}
+sim::FaultRule after_apply(sim::FaultRule r) {
+  r.after_apply = true;
+  return r;
+}
+
 class FlyVsFlySim : public ::testing::Test {
  protected:
   // A flysim on the system clock with short lifecycle delays and the documented rate limits.
@@ -414,7 +438,11 @@ TEST_F(FlyVsFlySim, EachErrorClass) {
 
   auto source = run(api->get_machine(web, false));
   ASSERT_TRUE(source.ok()) << describe(source.error());
-  auto req = make_clone_request(*source, CloneOptions{.region = "syd"});
+  auto req = make_clone_request(*source, [] {
+    CloneOptions c;
+    c.region = "syd";
+    return c;
+  }());
   ASSERT_TRUE(req.ok()) << req.error();
   auto capacity = run(api->create_machine(*req));
   ASSERT_FALSE(capacity.ok());
@@ -459,17 +487,11 @@ TEST_F(FlyVsFlySim, EachErrorClass) {
   EXPECT_EQ(unauthorized.error().message.find("fm2_"), std::string::npos);
 
   // 5xx: a read is retried through it, a write is not (and its outcome is unknown).
-  sim_->set_faults(
-      {sim::FaultRule{
-          .operation = "get", .kind = sim::FaultKind::kError, .calls = {1, 2}, .status = 503}},
-      1);
+  sim_->set_faults({with_status(fault("get", sim::FaultKind::kError, {1, 2}), 503)}, 1);
   auto got = run(api->get_machine(web, false));
   ASSERT_TRUE(got.ok()) << describe(got.error());
   EXPECT_EQ(answered("get", "503"), 2u);
-  sim_->set_faults(
-      {sim::FaultRule{
-          .operation = "cordon", .kind = sim::FaultKind::kError, .probability = 1, .status = 502}},
-      1);
+  sim_->set_faults({with_status(fault("cordon", sim::FaultKind::kError), 502)}, 1);
   auto cordon = run(api->cordon_machine(web, ""));
   ASSERT_FALSE(cordon.ok());
   EXPECT_EQ(cordon.error().kind, FlyError::Kind::kServer);
@@ -478,10 +500,7 @@ TEST_F(FlyVsFlySim, EachErrorClass) {
   EXPECT_EQ(answered("cordon", "502"), 1u);
 
   // A capacity fault from the fault injector looks the same as a full region.
-  sim_->set_faults(
-      {sim::FaultRule{
-          .operation = "create", .kind = sim::FaultKind::kInsufficientCapacity, .probability = 1}},
-      1);
+  sim_->set_faults({fault("create", sim::FaultKind::kInsufficientCapacity)}, 1);
   req->name.clear();
   auto full = run(api->create_machine(*req));
   ASSERT_FALSE(full.ok());
@@ -624,22 +643,14 @@ TEST_F(FlyVsFlySim, TimeoutsReadsRetriedWritesNot) {
   const std::string a = id_of("a");
 
   // The first get hangs past the client's deadline; the retry gets through.
-  sim_->set_faults(
-      {sim::FaultRule{
-          .operation = "get", .kind = sim::FaultKind::kTimeout, .calls = {1}, .delay = 1500ms}},
-      1);
+  sim_->set_faults({with_delay(fault("get", sim::FaultKind::kTimeout, {1}), 1500ms)}, 1);
   auto got = run(api->get_machine(a, false));
   ASSERT_TRUE(got.ok()) << describe(got.error());
   ASSERT_FALSE(observer_->retries.empty());
   EXPECT_EQ(observer_->retries[0].first, "timeout");
 
   // A start that hangs: the client gives up and says it cannot know whether it happened.
-  sim_->set_faults({sim::FaultRule{.operation = "start",
-                                   .kind = sim::FaultKind::kTimeout,
-                                   .probability = 1,
-                                   .delay = 1500ms,
-                                   .after_apply = true}},
-                   1);
+  sim_->set_faults({after_apply(with_delay(fault("start", sim::FaultKind::kTimeout), 1500ms))}, 1);
   auto start_result = run(api->start_machine(a, ""));
   ASSERT_FALSE(start_result.ok());
   EXPECT_EQ(start_result.error().kind, FlyError::Kind::kTimeout);
@@ -648,10 +659,7 @@ TEST_F(FlyVsFlySim, TimeoutsReadsRetriedWritesNot) {
   sim_->set_faults({}, 1);
 
   // Slow but within the deadline is fine.
-  sim_->set_faults(
-      {sim::FaultRule{
-          .operation = "*", .kind = sim::FaultKind::kSlow, .probability = 1, .delay = 100ms}},
-      1);
+  sim_->set_faults({with_delay(fault("*", sim::FaultKind::kSlow), 100ms)}, 1);
   auto slow = run(api->get_machine(a, false));
   EXPECT_TRUE(slow.ok()) << describe(slow.error());
   // Only one start ever reached flysim (a write is never re-sent blindly): once its hold is
@@ -669,14 +677,12 @@ TEST_F(FlyVsFlySim, DroppedConnections) {
   auto api = make_client();
   const std::string a = id_of("a");
 
-  sim_->set_faults(
-      {sim::FaultRule{.operation = "get", .kind = sim::FaultKind::kDrop, .calls = {1}}}, 1);
+  sim_->set_faults({fault("get", sim::FaultKind::kDrop, {1})}, 1);
   auto got = run(api->get_machine(a, false));
   ASSERT_TRUE(got.ok()) << describe(got.error());  // reads are retried
   EXPECT_EQ(answered("get", "dropped"), 1u);
 
-  sim_->set_faults(
-      {sim::FaultRule{.operation = "start", .kind = sim::FaultKind::kDrop, .probability = 1}}, 1);
+  sim_->set_faults({fault("start", sim::FaultKind::kDrop)}, 1);
   auto started = run(api->start_machine(a, ""));
   ASSERT_FALSE(started.ok());
   EXPECT_EQ(started.error().kind, FlyError::Kind::kTransport);
@@ -688,11 +694,7 @@ TEST_F(FlyVsFlySim, DroppedConnections) {
   // ownership marks finds exactly one machine.
   auto src = run(api->get_machine(id_of("src"), false));
   ASSERT_TRUE(src.ok()) << describe(src.error());
-  sim_->set_faults({sim::FaultRule{.operation = "create",
-                                   .kind = sim::FaultKind::kDrop,
-                                   .probability = 1,
-                                   .after_apply = true}},
-                   1);
+  sim_->set_faults({after_apply(fault("create", sim::FaultKind::kDrop))}, 1);
   CloneOptions co;
   co.region = "ams";
   co.metadata = {{"autoplacer_policy", "p9"}, {"autoplacer_op_id", "op-drop"}};

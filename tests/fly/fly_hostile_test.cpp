@@ -187,7 +187,8 @@ TEST_F(Hostile, HugeBodiesAreRefusedNotBuffered) {
   list.back() = ']';
   const std::string giant = R"({"id":"m1","state":"started","region":"fra","name":")" +
                             std::string(2u << 20, 'a') + R"("})";
-  for (const std::string* body : {&list, &giant}) {
+  const std::string* const bodies[] = {&list, &giant};
+  for (const std::string* body : bodies) {
     answer_with(json_reply(http::status::ok, *body));
     for (const auto& [name, op] : operations()) {
       const Outcome r = op(*api, io);

@@ -64,7 +64,7 @@ TEST_P(GoodPolicy, LoadsWithoutAProblem) {
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, GoodPolicy,
                          ::testing::ValuesIn(files_in(kPolicies / "good", ".yaml")),
-                         [](const auto& info) { return test_name(info.param); });
+                         [](const auto& param_info) { return test_name(param_info.param); });
 
 class BadPolicy : public ::testing::TestWithParam<std::string> {};
 
@@ -80,7 +80,7 @@ TEST_P(BadPolicy, GivesExactlyTheExpectedDiagnostics) {
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, BadPolicy,
                          ::testing::ValuesIn(files_in(kPolicies / "bad", ".yaml")),
-                         [](const auto& info) { return test_name(info.param); });
+                         [](const auto& param_info) { return test_name(param_info.param); });
 
 TEST(PolicyFixtures, TheTableIsComplete) {
   const auto good = files_in(kPolicies / "good", ".yaml");

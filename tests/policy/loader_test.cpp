@@ -261,12 +261,12 @@ TEST(PolicyRules, FieldWrittenTwice) {
 
 TEST(PolicyRules, WrongTypes) {
   EXPECT_THAT(problems("  capacity: {maxTotal: ten}\n"),
-              ElementsAre("p.yaml:7:25: spec.capacity.maxTotal: must be an integer, got \"ten\""));
+              ElementsAre("p.yaml:7:24: spec.capacity.maxTotal: must be an integer, got \"ten\""));
   EXPECT_THAT(problems("  capacity: {maxTotal: \"10\"}\n"),
-              ElementsAre("p.yaml:7:25: spec.capacity.maxTotal: must be an integer, got the "
+              ElementsAre("p.yaml:7:24: spec.capacity.maxTotal: must be an integer, got the "
                           "string \"10\""));
   EXPECT_THAT(problems("  capacity: {targetPerMachine: [1]}\n"),
-              ElementsAre("p.yaml:7:33: spec.capacity.targetPerMachine: must be a number, got a "
+              ElementsAre("p.yaml:7:32: spec.capacity.targetPerMachine: must be a number, got a "
                           "list"));
   EXPECT_THAT(problems("  adoptExisting: 1\n"),
               ElementsAre("p.yaml:7:18: spec.adoptExisting: must be true or false, got \"1\""));
@@ -278,23 +278,23 @@ TEST(PolicyRules, WrongTypes) {
 
 TEST(PolicyRules, NegativeAndZeroNumbers) {
   EXPECT_THAT(problems("  capacity: {minTotal: -1}\n"),
-              ElementsAre("p.yaml:7:25: spec.capacity.minTotal: must not be negative, got -1"));
+              ElementsAre("p.yaml:7:24: spec.capacity.minTotal: must not be negative, got -1"));
   EXPECT_THAT(problems("  capacity: {targetPerMachine: 0}\n"),
-              ElementsAre("p.yaml:7:33: spec.capacity.targetPerMachine: must be greater than 0, "
+              ElementsAre("p.yaml:7:32: spec.capacity.targetPerMachine: must be greater than 0, "
                           "got 0"));
   EXPECT_THAT(problems("  traffic: {interval: 0s}\n"),
-              ElementsAre("p.yaml:7:24: spec.traffic.interval: must be longer than 0s, got 0s"));
+              ElementsAre("p.yaml:7:23: spec.traffic.interval: must be longer than 0s, got 0s"));
 }
 
 TEST(PolicyRules, MinGreaterThanMax) {
   EXPECT_THAT(problems("  capacity: {minPerRegion: 3, maxPerRegion: 2}\n"),
-              ElementsAre("p.yaml:7:29: spec.capacity.minPerRegion: minPerRegion (3) is greater "
+              ElementsAre("p.yaml:7:28: spec.capacity.minPerRegion: minPerRegion (3) is greater "
                           "than maxPerRegion (2)"));
   EXPECT_THAT(problems("  capacity: {minTotal: 5, maxTotal: 4}\n"),
-              ElementsAre("p.yaml:7:25: spec.capacity.minTotal: minTotal (5) is greater than "
+              ElementsAre("p.yaml:7:24: spec.capacity.minTotal: minTotal (5) is greater than "
                           "maxTotal (4)"));
   EXPECT_THAT(problems("  placement: {removeThreshold: 51}\n"),
-              ElementsAre("p.yaml:7:33: spec.placement.removeThreshold: removeThreshold (51) is "
+              ElementsAre("p.yaml:7:32: spec.placement.removeThreshold: removeThreshold (51) is "
                           "greater than trafficThreshold (50)"));
 }
 
@@ -311,7 +311,7 @@ TEST(PolicyRules, ARelationIsReportedAtTheFieldItNamesEvenWhenThatOneIsADefault)
 
 TEST(PolicyRules, UnknownRegion) {
   EXPECT_THAT(problems("  regions: {allowed: [fra, zzz]}\n"),
-              ElementsAre("p.yaml:7:29: spec.regions.allowed[1]: unknown region \"zzz\"; "
+              ElementsAre("p.yaml:7:28: spec.regions.allowed[1]: unknown region \"zzz\"; "
                           "hostable regions: ams, arn, bom, cdg, dfw, ewr, fra, gru, iad, jnb, "
                           "lax, lhr, nrt, ord, sin, sjc, syd, yyz"));
   EXPECT_THAT(problems("  regions: {pinned: [Fra]}\n"),
@@ -321,7 +321,7 @@ TEST(PolicyRules, UnknownRegion) {
 
 TEST(PolicyRules, EdgeOnlyRegionIsNotHostable) {
   EXPECT_THAT(problems("  regions: {allowed: [waw]}\n"),
-              ElementsAre("p.yaml:7:24: spec.regions.allowed[0]: region \"waw\" is edge-only: "
+              ElementsAre("p.yaml:7:23: spec.regions.allowed[0]: region \"waw\" is edge-only: "
                           "machines cannot run there (its traffic is served from the nearest "
                           "hostable region, \"arn\")"));
 }
@@ -340,13 +340,13 @@ TEST(PolicyRules, PinnedRegionNotAllowed) {
 
 TEST(PolicyRules, RegionListedTwice) {
   EXPECT_THAT(problems("  regions: {excluded: [bom, bom]}\n"),
-              ElementsAre("p.yaml:7:30: spec.regions.excluded[1]: region \"bom\" is listed "
+              ElementsAre("p.yaml:7:29: spec.regions.excluded[1]: region \"bom\" is listed "
                           "twice"));
 }
 
 TEST(PolicyRules, PinnedRegionsOverTheBudget) {
   EXPECT_THAT(problems("  regions: {pinned: [fra, ams, lhr]}\n  capacity: {maxTotal: 2}\n"),
-              ElementsAre("p.yaml:7:14: spec.regions.pinned: 3 pinned regions need at least 3 "
+              ElementsAre("p.yaml:7:13: spec.regions.pinned: 3 pinned regions need at least 3 "
                           "machines (max(1, minPerRegion) each), more than maxTotal (2)"));
 }
 
@@ -356,7 +356,7 @@ TEST(PolicyRules, EveryRegionExcluded) {
     all += (all.empty() ? "" : ", ") + code;
   }
   EXPECT_THAT(problems("  regions:\n    excluded: [" + all + "]\n"),
-              ElementsAre("p.yaml:8:5: spec.regions: no region left to run machines in: every "
+              ElementsAre("p.yaml:7:3: spec.regions: no region left to run machines in: every "
                           "hostable region is excluded"));
 }
 
@@ -382,10 +382,10 @@ TEST(PolicyRules, MissingNameAndApp) {
 
 TEST(PolicyRules, BadDurations) {
   EXPECT_THAT(problems("  traffic: {interval: 5min}\n"),
-              ElementsAre("p.yaml:7:24: spec.traffic.interval: invalid duration \"5min\": write "
+              ElementsAre("p.yaml:7:23: spec.traffic.interval: invalid duration \"5min\": write "
                           "numbers with units ms, s, m, h or d, e.g. 30s, 5m, 1h30m"));
   EXPECT_THAT(problems("  traffic: {interval: 45}\n"),
-              ElementsAre("p.yaml:7:24: spec.traffic.interval: invalid duration \"45\": add a "
+              ElementsAre("p.yaml:7:23: spec.traffic.interval: invalid duration \"45\": add a "
                           "unit, e.g. 45s"));
   EXPECT_THAT(problems("  traffic: {interval: 5m, staleness: 30s, historyWindow: 1h30m}\n"),
               IsEmpty());
@@ -393,7 +393,7 @@ TEST(PolicyRules, BadDurations) {
 
 TEST(PolicyRules, BadEnumListsTheAllowedValues) {
   EXPECT_THAT(problems("  retire: {action: kill}\n"),
-              ElementsAre("p.yaml:7:21: spec.retire.action: invalid value \"kill\"; allowed: "
+              ElementsAre("p.yaml:7:20: spec.retire.action: invalid value \"kill\"; allowed: "
                           "stop, suspend, destroy"));
 }
 
@@ -425,7 +425,7 @@ TEST(PolicyRules, WarningsDoNotDropThePolicy) {
   EXPECT_THAT(r.messages(),
               ElementsAre("p.yaml:7:47: warning: spec.retire.keepCloneSources: 0 with action "
                           "destroy can leave no machine to clone new ones from",
-                          "p.yaml:8:3: warning: spec.onMetricsUnavailable.staticPlacement: is "
+                          "p.yaml:8:26: warning: spec.onMetricsUnavailable.staticPlacement: is "
                           "only used when action is static"));
   EXPECT_FALSE(r.has_errors());
   EXPECT_EQ(r.policies.size(), 1u);
@@ -434,7 +434,7 @@ TEST(PolicyRules, WarningsDoNotDropThePolicy) {
 TEST(PolicyRules, AFieldThatDidNotReadGetsNoFurtherRules) {
   // The bad value keeps the default; no "must not be empty" or min/max noise on top.
   EXPECT_THAT(problems("  capacity: {minPerRegion: [9], maxPerRegion: 2}\n"),
-              ElementsAre("p.yaml:7:29: spec.capacity.minPerRegion: must be an integer, got a "
+              ElementsAre("p.yaml:7:28: spec.capacity.minPerRegion: must be an integer, got a "
                           "list"));
 }
 
@@ -461,7 +461,7 @@ TEST(PolicyDocuments, MultiDocumentFileKeepsLinesOfTheFile) {
                       "{apiVersion: autoplacer.fly.io/v1alpha1, kind: PlacementPolicy, "
                       "metadata: {name: c}, spec: {app: app-c, mode: nope}}\n");
   EXPECT_THAT(r.messages(),
-              ElementsAre("p.yaml:17:110: spec.mode: invalid value \"nope\"; allowed: enforce, "
+              ElementsAre("p.yaml:17:115: spec.mode: invalid value \"nope\"; allowed: enforce, "
                           "dryRun, forecastOnly"));
   ASSERT_EQ(r.policies.size(), 2u);
   EXPECT_EQ(r.policies[0].metadata.name, "a");
@@ -505,7 +505,7 @@ TEST(PolicyDocuments, SameProcessGroupInTwoPolicies) {
       load(policy_text("a", "shared") + "---\n" + policy_text("b", "shared") +
            "  processGroup: app\n---\n" + policy_text("c", "shared") + "  processGroup: worker\n");
   EXPECT_THAT(r.messages(),
-              ElementsAre("p.yaml:12:8: spec.app: app \"shared\" process group \"app\" is "
+              ElementsAre("p.yaml:13:8: spec.app: app \"shared\" process group \"app\" is "
                           "already placed by policy \"a\" (p.yaml:4:9)"));
   EXPECT_EQ(r.policies.size(), 2u);
 }

@@ -1,0 +1,115 @@
+// One decision for a 35-region policy (issue 5 target: under 50 microseconds). Every region of a
+// 35-region catalog is hostable and sends traffic; the policy uses strategy latency with
+// Holt-Winters forecasting and the default damping. Each iteration is the next 30 s pass (time
+// advances, the sample is fed to history and models, the fleet follows the previous decision), as
+// the controller runs it.
+#include <benchmark/benchmark.h>
+
+#include <random>
+
+#include "policy/decision.h"
+#include "policy/decision_state.h"
+#include "policy/placement.h"
+
+namespace autoplacer {
+namespace {
+
+RegionCatalog catalog35() {
+  std::vector<Region> regions = RegionCatalog::builtin().regions();
+  for (Region& r : regions) r.hostable = true;
+  regions.push_back({"hel", "Helsinki, Finland", 60.32, 24.96, true, false});
+  return RegionCatalog(regions);
+}
+
+PlacementPolicy policy35(Strategy strategy) {
+  PlacementPolicy p;
+  p.spec.app = "bench";
+  p.spec.capacity.maxPerRegion = 10;
+  p.spec.capacity.maxTotal = 200;
+  p.spec.placement.strategy = strategy;
+  p.spec.placement.costWeightMs = 2;
+  return p;
+}
+
+struct Setup {
+  RegionCatalog catalog = catalog35();
+  PlacementPolicy policy;
+  DecisionState state;
+  DecisionInput in;
+  std::mt19937_64 rng{42};
+  std::map<std::string, double> base;
+
+  explicit Setup(Strategy s) : policy(policy35(s)) {
+    in.policy = &policy;
+    in.catalog = &catalog;
+    in.now = from_unix_seconds(1'700'000'000);
+    std::lognormal_distribution<double> size(3.5, 1.0);
+    for (const Region& r : catalog.regions()) base[r.code] = size(rng);
+    // A day of history so that Holt-Winters is warm.
+    for (int i = 0; i < 24 * 120; ++i) next();
+  }
+  Decision next() {
+    in.now += std::chrono::seconds(30);
+    in.demand = {};
+    in.demand.at = in.now;
+    in.demand.known = true;
+    std::uniform_real_distribution<double> noise(0.9, 1.1);
+    for (const auto& [code, v] : base) in.demand.rps[code] = v * noise(rng);
+    Decision d = decide(in, state);
+    in.fleet.regions.clear();
+    for (const auto& [r, n] : d.desired) in.fleet.regions[r].running = n;
+    return d;
+  }
+};
+
+void BM_Decide35Regions(benchmark::State& st) {
+  Setup s(Strategy::kLatency);
+  for (auto _ : st) benchmark::DoNotOptimize(s.next());
+  st.counters["stateBytes"] = static_cast<double>(serialized_size(s.state));
+}
+BENCHMARK(BM_Decide35Regions)->Unit(benchmark::kMicrosecond);
+
+// The first pass after a start or a catalog change also builds the RTT matrix.
+void BM_Decide35RegionsColdCache(benchmark::State& st) {
+  Setup s(Strategy::kLatency);
+  for (auto _ : st) {
+    s.state.cache = RttCache{};
+    benchmark::DoNotOptimize(s.next());
+  }
+}
+BENCHMARK(BM_Decide35RegionsColdCache)->Unit(benchmark::kMicrosecond);
+
+void BM_Decide35RegionsThreshold(benchmark::State& st) {
+  Setup s(Strategy::kThreshold);
+  for (auto _ : st) benchmark::DoNotOptimize(s.next());
+}
+BENCHMARK(BM_Decide35RegionsThreshold)->Unit(benchmark::kMicrosecond);
+
+// The placement search alone: 35 origins x 35 regions.
+void BM_PlaceLatency35(benchmark::State& st) {
+  const RegionCatalog c = catalog35();
+  PlacementProblem p;
+  std::mt19937_64 rng(7);
+  std::lognormal_distribution<double> size(3.5, 1.0);
+  p.regions = static_cast<int>(c.regions().size());
+  for (const Region& o : c.regions()) {
+    p.demand.push_back(size(rng));
+    for (const Region& h : c.regions()) p.rtt.push_back(c.rtt_ms(o.code, h.code));
+  }
+  p.maxPerRegion = 10;
+  p.maxTotal = 200;
+  p.costWeightMs = 2;
+  int evaluations = 0;
+  for (auto _ : st) {
+    const PlacementResult r = place_latency(p);
+    evaluations = r.evaluations;
+    benchmark::DoNotOptimize(r.total);
+  }
+  st.counters["evaluations"] = evaluations;
+}
+BENCHMARK(BM_PlaceLatency35)->Unit(benchmark::kMicrosecond);
+
+}  // namespace
+}  // namespace autoplacer
+
+BENCHMARK_MAIN();
