@@ -1,8 +1,8 @@
 #include "metrics/region_catalog_refresh.h"
 
 #include <algorithm>
-#include <map>
 #include <iterator>
+#include <map>
 
 #include "fly/machines_api.h"
 
@@ -45,8 +45,8 @@ Result<RegionRefresh, std::string> apply_platform_regions(const std::vector<Regi
     r.hostable = !r.deprecated;
     listed.insert_or_assign(r.code, std::move(r));
   }
-  const bool any_hostable = std::any_of(listed.begin(), listed.end(),
-                                        [](const auto& kv) { return kv.second.hostable; });
+  const bool any_hostable =
+      std::any_of(listed.begin(), listed.end(), [](const auto& kv) { return kv.second.hostable; });
   if (!any_hostable) {
     return make_err("the platform listed no usable hostable region (" +
                     std::to_string(platform.size()) + " entries); keeping the region catalog");
@@ -96,8 +96,8 @@ boost::asio::awaitable<Result<RegionRefresh, std::string>> refresh_region_catalo
 }
 
 std::string describe(const RegionRefresh& r) {
-  std::string out = std::to_string(r.hostable) + " hostable regions (" +
-                    std::to_string(r.listed) + " listed by the platform)";
+  std::string out = std::to_string(r.hostable) + " hostable regions (" + std::to_string(r.listed) +
+                    " listed by the platform)";
   append_list(out, "added", r.added);
   append_list(out, "now hostable", r.becameHostable);
   append_list(out, "no longer hostable", r.noLongerHostable);

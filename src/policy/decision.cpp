@@ -198,7 +198,7 @@ void apply_bounds(Decision& d, std::vector<RegionWork>& work, const DecisionInpu
     if (w.pinned) f = std::max(f, pinned_floor(cap));
     return f;
   };
-    // One machine less, but a region in use never goes below minPerRegion (it goes to 0 instead) nor
+  // One machine less, but a region in use never goes below minPerRegion (it goes to 0 instead) nor
   // below its hard floor.
   auto lower_one = [&](RegionWork& w) {
     int n = w.out.desired - 1;
@@ -242,7 +242,7 @@ void apply_bounds(Decision& d, std::vector<RegionWork>& work, const DecisionInpu
           most = &w;
         }
       }
-            if (most == nullptr) break;
+      if (most == nullptr) break;
       lower_one(*most);
       total = 0;
       for (const RegionWork& x : work) total += creates(x);
@@ -266,7 +266,7 @@ void apply_bounds(Decision& d, std::vector<RegionWork>& work, const DecisionInpu
       }
     }
     if (pick == nullptr) break;
-        const int before = pick->out.desired;
+    const int before = pick->out.desired;
     lower_one(*pick);
     total -= before - pick->out.desired;
     set_reason(pick->out, ReasonCode::kBudget, sfmt("capped by maxTotal %d", cap.maxTotal));
@@ -305,7 +305,7 @@ void hold_everything(Decision& d, std::vector<RegionWork>& work, const CapacityS
   d.heldReason = why;
   for (RegionWork& w : work) {
     RegionDecision& r = w.out;
-        r.desired = r.proposed = w.current;
+    r.desired = r.proposed = w.current;
     w.held = true;  // never lowered; apply_bounds may still raise (pinned, minTotal)
     set_reason(r, ReasonCode::kUnknownDemand,
                sfmt("%s: holding %d machine(s)", why.c_str(), w.current));
@@ -464,7 +464,7 @@ Decision decide(const DecisionInput& in, DecisionState& state) {
       apply_bounds(d, work, in);
       finish(d, work, state, spec, now, true);
     } else {
-            hold_everything(d, work, cap, why);
+      hold_everything(d, work, cap, why);
       apply_bounds(d, work, in);
       finish(d, work, state, spec, now, false);
     }
@@ -531,7 +531,7 @@ Decision decide(const DecisionInput& in, DecisionState& state) {
   p.maxTotal = cap.maxTotal;
   p.costWeightMs = std::max(0.0, spec.placement.costWeightMs);
   p.maxRttMs = std::max(0.0, spec.placement.maxRttMs);
-    p.floor.assign(Hs, 0);
+  p.floor.assign(Hs, 0);
   p.closed.assign(Hs, 0);
   p.regionRtt.resize(Hs * Hs);
   for (std::size_t a = 0; a < Hs; ++a) {
@@ -561,7 +561,7 @@ Decision decide(const DecisionInput& in, DecisionState& state) {
   };
   for (std::size_t o = 0; o < origins.size() && H > 0; ++o) {
     const auto [serving, nearest] = serving_now(o);
-        // Observed edge latency replaces the model for the region serving this origin now, and no
+    // Observed edge latency replaces the model for the region serving this origin now, and no
     // region at least as far (by the model) is assumed any better: otherwise a neighbour of the
     // serving region would look like an escape from a path measured to be slow.
     if (origins[o].p95 > 0 && serving >= 0) {
@@ -610,13 +610,14 @@ Decision decide(const DecisionInput& in, DecisionState& state) {
   if (spec.placement.strategy == Strategy::kThreshold) {
     // Each origin counts toward its nearest candidate; EWMAs over the last 5 and 20 points.
     std::vector<double> shorts(Hs, 0), longs(Hs, 0), obs(Hs, 0);
-        // Every origin with history counts, including those whose demand is now 0 (a falling region
+    // Every origin with history counts, including those whose demand is now 0 (a falling region
     // must see its short average fall below the long one).
     auto nearest_cand = [&](int row) {
       int nearest = -1;
       const double* from = &cache.matrix[static_cast<std::size_t>(row) * n_all];
       for (std::size_t h = 0; h < Hs; ++h) {
-        if (nearest < 0 || from[cand_rows[h]] < from[cand_rows[static_cast<std::size_t>(nearest)]]) {
+        if (nearest < 0 ||
+            from[cand_rows[h]] < from[cand_rows[static_cast<std::size_t>(nearest)]]) {
           nearest = static_cast<int>(h);
         }
       }
@@ -655,7 +656,7 @@ Decision decide(const DecisionInput& in, DecisionState& state) {
       }
     }
   } else {
-        const PlacementResult placed = place_latency(p);
+    const PlacementResult placed = place_latency(p);
     if (placed.unservedRps > 1e-9) {
       // Demand the bounds leave unserved: say which bound.
       d.limited = true;

@@ -2,9 +2,9 @@
 // Everything decide() remembers between passes. Bounded: per origin a SampleRing (64 samples) and
 // a DemandModel (at most 288 daily + 168 weekly buckets); per region at most kMaxEntries
 // recommendations and scale events. About 4 KB of JSON per origin at the defaults, under 256 KB for
-// 35 regions (checked by a test). The controller persists it with to_json / decision_state_from_json;
-// a restored state decides exactly like the original (values are kept on a 1e-4 grid and stored as
-// integers).
+// 35 regions (checked by a test). The controller persists it with to_json /
+// decision_state_from_json; a restored state decides exactly like the original (values are kept on
+// a 1e-4 grid and stored as integers).
 #include <boost/json/fwd.hpp>
 #include <cstdint>
 #include <map>

@@ -102,9 +102,9 @@ void reset_model(DemandModel& m, const ForecastConfig& c);
 // Feeds one sample (time must not go backwards; older samples are ignored by the caller).
 void model_observe(DemandModel& m, const ForecastConfig& c, std::int64_t atMs, double rps);
 
-// The model's forecast of demand at `targetMs`, made at `nowMs` (the newest sample's time). Uses the
-// open bucket's partial mean as a provisional level so the freshest sample counts. For a model that
-// is not warm yet, or ForecastModel::kEwma, an EWMA extrapolation capped by the adaptive band.
+// The model's forecast of demand at `targetMs`, made at `nowMs` (the newest sample's time). Uses
+// the open bucket's partial mean as a provisional level so the freshest sample counts. For a model
+// that is not warm yet, or ForecastModel::kEwma, an EWMA extrapolation capped by the adaptive band.
 // Never negative.
 struct ForecastView {
   double value = 0;

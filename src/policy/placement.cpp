@@ -9,7 +9,7 @@ namespace autoplacer {
 namespace {
 
 constexpr double kUnservedPenaltyMs = 10'000;  // per unit of unserved fraction: worse than any RTT
-constexpr double kFarPenaltyMs = 5'000;      // per unit of fraction served beyond maxRttMs
+constexpr double kFarPenaltyMs = 5'000;        // per unit of fraction served beyond maxRttMs
 constexpr double kOverBudgetPenaltyMs = 1e6;   // per machine over maxTotal
 constexpr double kImprovement = 1e-9;
 
@@ -79,7 +79,8 @@ class Evaluator {
           if (!open[h]) continue;
           const double r = rtt(o, row[i]);
           if (limited && pass == 0 && r > p_.maxRttMs) break;
-          const int allowed = std::min(max_machines_[h], m_[h] + std::max(0, p_.maxTotal - machines));
+          const int allowed =
+              std::min(max_machines_[h], m_[h] + std::max(0, p_.maxTotal - machines));
           if (m_[h] == 0 && allowed < first_use) continue;
           double& l = load_[h];
           const double take = std::min(rem, allowed * per_machine_ - l);
@@ -270,7 +271,7 @@ PlacementResult place_latency(const PlacementProblem& p) {
 
   // Start 2: the forced set plus greedy additions, then improve. Catches a compromise region
   // between two origins that start 1's descent cannot reach by single moves.
-    if (H > p.secondStartMaxRegions) {
+  if (H > p.secondStartMaxRegions) {
     ev.score(a, &result);
     return result;
   }

@@ -19,16 +19,16 @@ struct PlacementProblem {
   std::vector<double> demand;  // O
   std::vector<double> rtt;     // O x H, row-major: rtt[o * H + h]
   // Candidates (hostable regions that may run machines).
-  int regions = 0;                // H
-  std::vector<int> floor;         // per region: at least this many machines (pinned, cooldown)
-  std::vector<char> closed;       // per region: may not be opened (cooldown after remove)
-  double targetPerMachine = 50;   // req/s per machine
-  double headroom = 0.1;          // capacity kept above the load
-  int minPerRegion = 0;           // for every region in use
+  int regions = 0;               // H
+  std::vector<int> floor;        // per region: at least this many machines (pinned, cooldown)
+  std::vector<char> closed;      // per region: may not be opened (cooldown after remove)
+  double targetPerMachine = 50;  // req/s per machine
+  double headroom = 0.1;         // capacity kept above the load
+  int minPerRegion = 0;          // for every region in use
   int maxPerRegion = 5;
   int maxTotal = 20;
   double costWeightMs = 20;  // ms of mean RTT one machine (per hour of running) is worth
-    double maxRttMs = 0;       // 0 = none; else farther regions serve only what near ones cannot
+  double maxRttMs = 0;       // 0 = none; else farther regions serve only what near ones cannot
   // Search effort. Region-to-region RTT (H x H, optional) limits swap moves to each open region's
   // swapNeighbours nearest closed regions; without it every pair is tried. The second start
   // (greedy additions from the forced set) runs only up to secondStartMaxRegions candidates.
@@ -44,7 +44,7 @@ struct PlacementResult {
   double unservedRps = 0;     // demand no open region had room for
   int total = 0;
   double objective = 0;
-  int evaluations = 0;  // open sets evaluated (for the docs and the benchmark)
+  int evaluations = 0;             // open sets evaluated (for the docs and the benchmark)
   std::vector<double> assignment;  // O x H: req/s of origin o served by region h
 };
 

@@ -396,26 +396,47 @@ std::vector<std::string> LoadResult::messages() const {
   return out;
 }
 
+namespace {
+
+// The last line of "never throws": only allocation or the filesystem library could get here.
+template <class F>
+LoadResult guarded(const std::string& label, F&& load) {
+  try {
+    return load();
+  } catch (const std::exception& e) {
+    LoadResult failed;
+    failed.diagnostics.push_back(
+        {Severity::kError, label, 0, 0, "", std::string("cannot load: ") + e.what()});
+    return failed;
+  }
+}
+
+}  // namespace
+
 LoadResult load_policies_from_string(std::string_view yaml, std::string_view file_name,
                                      const LoadOptions& options) {
-  Loader loader{options, {}, {}, {}};
-  if (yaml.size() > options.max_file_bytes) {
-    loader.files.push_back(
-        {std::string(file_name),
-         {{Severity::kError, std::string(file_name), 0, 0, "",
-           "larger than " + std::to_string(options.max_file_bytes) + " bytes"}}});
-  } else {
-    loader.add_text(yaml, std::string(file_name));
-  }
-  return loader.finish();
+  return guarded(std::string(file_name), [&] {
+    Loader loader{options, {}, {}, {}};
+    if (yaml.size() > options.max_file_bytes) {
+      loader.files.push_back(
+          {std::string(file_name),
+           {{Severity::kError, std::string(file_name), 0, 0, "",
+             "larger than " + std::to_string(options.max_file_bytes) + " bytes"}}});
+    } else {
+      loader.add_text(yaml, std::string(file_name));
+    }
+    return loader.finish();
+  });
 }
 
 LoadResult load_policies(const std::vector<std::string>& paths, const LoadOptions& options) {
-  Loader loader{options, {}, {}, {}};
-  for (const std::string& path : paths) {
-    for (const std::string& file : expand_path(path, loader.files)) loader.add_file(file);
-  }
-  return loader.finish();
+  return guarded(paths.empty() ? std::string() : paths.front(), [&] {
+    Loader loader{options, {}, {}, {}};
+    for (const std::string& path : paths) {
+      for (const std::string& file : expand_path(path, loader.files)) loader.add_file(file);
+    }
+    return loader.finish();
+  });
 }
 
 LoadResult load_policies(const std::string& path, const LoadOptions& options) {

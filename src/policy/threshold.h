@@ -1,8 +1,8 @@
 #pragma once
 // Strategy `threshold`: the earlier Python prototype's algorithm, kept as a baseline and for users
 // who want it. Per region a short EWMA (shortAlpha, last 5 points) and a long EWMA (longAlpha, last
-// 20 points) of its demand, in requests per 5 minutes as the prototype's metric was: deploy when the
-// short average is at least trafficThreshold and above the long one, remove when it is at most
+// 20 points) of its demand, in requests per 5 minutes as the prototype's metric was: deploy when
+// the short average is at least trafficThreshold and above the long one, remove when it is at most
 // removeThreshold and below the long one, nothing while the region's cooldown runs. A deployed
 // region gets ceil(short average / targetPerMachine) machines.
 #include <string>

@@ -199,7 +199,9 @@ TEST_F(ExecutorTest, InsufficientCapacityFallsBackToTheNearestRegion) {
     fra_attempts += c.operation == "create" && c.machine_id == "fra";
   EXPECT_EQ(fra_attempts, 1u);
   for (const auto& m : api_.machines()) {
-    if (m.region == "ams") EXPECT_EQ(m.metadata_value("autoplacer_fallback_for"), "fra");
+    if (m.region == "ams") {
+      EXPECT_EQ(m.metadata_value("autoplacer_fallback_for"), "fra");
+    }
   }
   // They stand in for fra: the next pass neither retires them nor creates again.
   auto again = pass(make_decision({{"iad", 1}, {"fra", 2}}));

@@ -3,8 +3,9 @@
 // Machines API returns, and a way to run a coroutine to completion.
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/use_future.hpp>
+#include <exception>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -59,12 +60,18 @@ inline fly::Machine owned(std::string id, std::string region, std::string state 
                  {{std::string(kMetaPolicy), std::move(policy)}});
 }
 
+// Runs `a` on `ioc` to completion (on this thread) and returns its value.
 template <class T>
 T run(boost::asio::io_context& ioc, boost::asio::awaitable<T> a) {
-  auto f = boost::asio::co_spawn(ioc, std::move(a), boost::asio::use_future);
+  std::optional<T> out;
+  std::exception_ptr failure;
+  boost::asio::co_spawn(
+      ioc, [&]() -> boost::asio::awaitable<void> { out.emplace(co_await std::move(a)); },
+      [&](std::exception_ptr e) { failure = e; });
   ioc.restart();
   ioc.run();
-  return f.get();
+  if (failure) std::rethrow_exception(failure);
+  return std::move(*out);
 }
 
 }  // namespace autoplacer::controller::testing

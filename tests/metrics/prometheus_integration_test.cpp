@@ -139,8 +139,8 @@ class PrometheusFlySim : public ::testing::Test {
     if (!PrometheusServer::available()) GTEST_SKIP() << "prometheus binary not installed";
     origin_ = wall_now() + lead;
     target_ = std::make_unique<FlySimTarget>(origin_);
-    auto prom = PrometheusServer::start(
-        {.targets = {target_->host_port()}, .scrapeInterval = kScrape});
+    auto prom =
+        PrometheusServer::start({.targets = {target_->host_port()}, .scrapeInterval = kScrape});
     ASSERT_TRUE(prom.ok()) << prom.error();
     prom_ = std::move(*prom);
     auto up = prom_->wait_for_targets_up(30s);
@@ -245,8 +245,8 @@ TEST_F(PrometheusFlySim, ScenarioDemandThroughPromQLMatchesAndBackfillAgrees) {
   EXPECT_EQ(folded.count("waw"), 0u);
 
   // Let the replay finish and the last samples land, then look back over all of it.
-  std::this_thread::sleep_until(std::chrono::system_clock::now() +
-                                (replay_end - wall_now()) + kWindow);
+  std::this_thread::sleep_until(std::chrono::system_clock::now() + (replay_end - wall_now()) +
+                                kWindow);
   const TimePoint from = std::chrono::ceil<std::chrono::seconds>(origin_);
   const TimePoint to = std::chrono::floor<std::chrono::seconds>(replay_end);
   const Duration step = 500ms;

@@ -16,8 +16,8 @@ TEST(Tolerance, DeadBandAroundCapacity) {
     bool within;
   };
   const Row rows[] = {
-      {0.1, 2, 100, true},  {0.1, 2, 109, true},  {0.1, 2, 111, false}, {0.1, 2, 91, true},
-      {0.1, 2, 89, false},  {0.0, 2, 100, false}, {0.1, 0, 10, false},  {0.5, 4, 120, true},
+      {0.1, 2, 100, true}, {0.1, 2, 109, true},  {0.1, 2, 111, false}, {0.1, 2, 91, true},
+      {0.1, 2, 89, false}, {0.0, 2, 100, false}, {0.1, 0, 10, false},  {0.5, 4, 120, true},
   };
   for (const Row& r : rows) {
     EXPECT_EQ(within_tolerance(r.tolerance, r.current, r.demand, 50), r.within)
@@ -72,16 +72,17 @@ TEST(Stabilization, RepeatedPassAtSameTimeReplaces) {
 
 TEST(RatePolicy, ScaleUpMachinesAndPercentSelectMaxMinDisabled) {
   RegionState s;
-  ScalingRules up{0s, SelectPolicy::kMax, {{RatePolicyType::kMachines, 4, 15s},
-                                           {RatePolicyType::kPercent, 100, 15s}}};
+  ScalingRules up{0s,
+                  SelectPolicy::kMax,
+                  {{RatePolicyType::kMachines, 4, 15s}, {RatePolicyType::kPercent, 100, 15s}}};
   struct Row {
     int current;
     SelectPolicy select;
     int limit;
   };
   const Row rows[] = {
-      {0, SelectPolicy::kMax, 4},  {2, SelectPolicy::kMax, 6},     {10, SelectPolicy::kMax, 20},
-      {0, SelectPolicy::kMin, 0},  {10, SelectPolicy::kMin, 14},   {2, SelectPolicy::kMin, 4},
+      {0, SelectPolicy::kMax, 4},      {2, SelectPolicy::kMax, 6},   {10, SelectPolicy::kMax, 20},
+      {0, SelectPolicy::kMin, 0},      {10, SelectPolicy::kMin, 14}, {2, SelectPolicy::kMin, 4},
       {5, SelectPolicy::kDisabled, 5},
   };
   for (const Row& r : rows) {
@@ -105,8 +106,9 @@ TEST(RatePolicy, EventsInThePeriodCount) {
 
 TEST(RatePolicy, ScaleDownPercentAndMachines) {
   RegionState s;
-  ScalingRules down{300s, SelectPolicy::kMax, {{RatePolicyType::kPercent, 50, 60s},
-                                               {RatePolicyType::kMachines, 1, 60s}}};
+  ScalingRules down{300s,
+                    SelectPolicy::kMax,
+                    {{RatePolicyType::kPercent, 50, 60s}, {RatePolicyType::kMachines, 1, 60s}}};
   EXPECT_EQ(scale_down_limit(s, 0, 10, down), 5);  // the larger change: 50%
   down.select = SelectPolicy::kMin;
   EXPECT_EQ(scale_down_limit(s, 0, 10, down), 9);  // the smaller change: 1 machine

@@ -79,8 +79,10 @@ struct World {
     std::lognormal_distribution<double> size(2.5, 1.5);
     for (const std::string& o : origins) {
       const int roll = die(rng);
-      if (roll == 0) d.unknown[o] = "stale";
-      else if (roll > 4) d.rps[o] = size(rng);
+      if (roll == 0)
+        d.unknown[o] = "stale";
+      else if (roll > 4)
+        d.rps[o] = size(rng);
     }
     return d;
   }
@@ -126,8 +128,8 @@ TEST(DecideProperties, RandomWorlds) {
 
       // Determinism and JSON round trip: three copies of the state decide alike.
       DecisionState copy = state;
-      auto restored = decision_state_from_json(
-          boost::json::parse(boost::json::serialize(to_json(state))));
+      auto restored =
+          decision_state_from_json(boost::json::parse(boost::json::serialize(to_json(state))));
       ASSERT_TRUE(restored.ok()) << restored.error();
       const Decision d = decide(in, state);
       const Decision d_copy = decide(in, copy);
@@ -179,7 +181,7 @@ TEST(DecideProperties, RandomWorlds) {
         }
       }
       // State stays bounded.
-                  if (pass % 20 == 0) {
+      if (pass % 20 == 0) {
         EXPECT_LT(serialized_size(state), 256U * 1024U);
       }
 

@@ -275,17 +275,17 @@ TEST(Decide, ObservedEdgeLatencyOverridesTheModel) {
   Decision d = decide(in, h.state);
   EXPECT_EQ(h.desired(d, "syd"), 0);
   DecisionState fresh;
-    in.demand.p95LatencyMs["syd"] = 900;
+  in.demand.p95LatencyMs["syd"] = 900;
   d = decide(in, fresh);
-  
+
   EXPECT_GE(h.desired(d, "syd"), 1);
 }
 
 TEST(Decide, ForecastRaisesAheadOfADailyRise) {
   Harness h;
-    h.policy.spec.forecast.model = ForecastModel::kHoltWinters;
+  h.policy.spec.forecast.model = ForecastModel::kHoltWinters;
   h.policy.spec.behavior.scaleDown.stabilizationWindow = 0s;
-    h.policy.spec.behavior.scaleUp.policies = {{RatePolicyType::kMachines, 100, 15s}};
+  h.policy.spec.behavior.scaleUp.policies = {{RatePolicyType::kMachines, 100, 15s}};
   h.policy.spec.behavior.maxCreatesPerPass = 100;
   // Two days of a step: 50 req/s, then 400 req/s from 12:00 to 18:00 every day.
   auto demand_at = [](TimePoint t) {
@@ -329,7 +329,7 @@ TEST(Decide, ThresholdStrategyDeploysAndRemoves) {
   Decision d = h.pass({{"fra", 0}});
   EXPECT_EQ(h.desired(d, "fra"), 0);
   h.now += 30s;
-  d = h.pass({{"fra", 60}});  // 18000 per 5 min, above the long average
+  d = h.pass({{"fra", 60}});          // 18000 per 5 min, above the long average
   EXPECT_EQ(h.desired(d, "fra"), 1);  // short EWMA 0.3 * 60 = 18 req/s: one machine
   EXPECT_EQ(d.regions.at("fra").reason, ReasonCode::kThresholdDeploy);
   h.now += 5s;  // inside the 10 s cooldown
@@ -387,15 +387,17 @@ TEST(DecisionState, JsonRoundTripAndBoundedSize) {
   const std::size_t bytes = serialized_size(h.state);
   std::printf("[ state ] 35 origins, weekly on: %zu bytes of JSON\n", bytes);
   EXPECT_LT(bytes, 256U * 1024U);
-  auto restored = decision_state_from_json(boost::json::parse(boost::json::serialize(to_json(h.state))));
+  auto restored =
+      decision_state_from_json(boost::json::parse(boost::json::serialize(to_json(h.state))));
   ASSERT_TRUE(restored.ok()) << restored.error();
   EXPECT_EQ(boost::json::serialize(to_json(*restored)), boost::json::serialize(to_json(h.state)));
 }
 
 TEST(DecisionState, MalformedJsonIsAnErrorNotACrash) {
-  for (const char* text :
-       {"[]", "{}", R"({"version":1,"origins":[]})", R"({"version":1,"origins":{"fra":{"ago":[1],"rps":[]}}})",
-        R"({"version":1,"regions":{"fra":{"rec":[[1]]}}})", R"({"version":1,"lastDecisionMs":"x"})"}) {
+  for (const char* text : {"[]", "{}", R"({"version":1,"origins":[]})",
+                           R"({"version":1,"origins":{"fra":{"ago":[1],"rps":[]}}})",
+                           R"({"version":1,"regions":{"fra":{"rec":[[1]]}}})",
+                           R"({"version":1,"lastDecisionMs":"x"})"}) {
     auto r = decision_state_from_json(boost::json::parse(text));
     EXPECT_FALSE(r.ok()) << text;
   }

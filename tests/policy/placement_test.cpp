@@ -128,8 +128,10 @@ TEST(Latency, GreedyAgainstExactOptimumOnRandomSmallCases) {
     p.floor.assign(static_cast<std::size_t>(H), 0);
     p.closed.assign(static_cast<std::size_t>(H), 0);
     for (int h = 0; h < H; ++h) {
-      if (coin(rng) == 0) p.floor[static_cast<std::size_t>(h)] = 1;
-      else if (coin(rng) == 0) p.closed[static_cast<std::size_t>(h)] = 1;
+      if (coin(rng) == 0)
+        p.floor[static_cast<std::size_t>(h)] = 1;
+      else if (coin(rng) == 0)
+        p.closed[static_cast<std::size_t>(h)] = 1;
     }
     const PlacementResult greedy = place_latency(p);
     const PlacementResult exact = place_exact(p);
@@ -148,8 +150,9 @@ TEST(Latency, GreedyAgainstExactOptimumOnRandomSmallCases) {
       }
     }
   }
-  std::printf("[ placement ] %d random cases: greedy optimal in %d, mean gap %.4f%%, worst %.4f%%\n",
-              cases, optimal, 100 * sum / cases, 100 * worst);
+  std::printf(
+      "[ placement ] %d random cases: greedy optimal in %d, mean gap %.4f%%, worst %.4f%%\n", cases,
+      optimal, 100 * sum / cases, 100 * worst);
   EXPECT_GE(optimal, cases * 9 / 10);
   EXPECT_LT(sum / cases, 0.01);
 }

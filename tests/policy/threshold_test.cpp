@@ -37,7 +37,8 @@ TEST(Threshold, PrototypeRules) {
 }
 
 TEST(Threshold, MessageInThePrototypesWords) {
-  const ThresholdVerdict v = threshold_verdict(PlacementSpec{}, 50, 0, 36.65 / 300, 39.29 / 300, false);
+  const ThresholdVerdict v =
+      threshold_verdict(PlacementSpec{}, 50, 0, 36.65 / 300, 39.29 / 300, false);
   EXPECT_EQ(v.message,
             "Traffic does not meet adaptive thresholds. Current avg: 36.65, Long-term avg: 39.29");
 }
