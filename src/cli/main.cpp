@@ -52,6 +52,17 @@ int main(int argc, char** argv) {
   }
   std::string_view first = argv[1];
   if (first == "--help" || first == "-h" || first == "help") {
+    // `autoplacer help COMMAND` is `autoplacer COMMAND --help`.
+    if (argc > 2) {
+      for (const Command& c : commands()) {
+        if (c.name == argv[2]) {
+          std::printf("%.*s\n", static_cast<int>(c.usage.size()), c.usage.data());
+          return 0;
+        }
+      }
+      std::fprintf(stderr, "autoplacer: unknown command '%s' (see autoplacer --help)\n", argv[2]);
+      return 2;
+    }
     print_usage();
     return 0;
   }

@@ -233,8 +233,95 @@ Plan diff(const Decision& decision, const std::vector<fly::Machine>& machines,
     if (deficit > 0) need_create[r] = deficit;
   }
 
+  // ---- above desired: retire, idle-most first; finish half-done retires ----
+  // (Worked out before creates so a clone is never made from a machine being retired.)
+  std::vector<Action> retires;
+  int clone_sources = 0;
+  for (const auto& m : machines) clone_sources += is_clone_source(m, rules) ? 1 : 0;
+  const int keep_sources = std::max(1, policy.spec.retire.keepCloneSources);
+
+  auto retire_action = [&](const std::string& r, const Seen& s, bool cordon_first,
+                           std::string reason) {
+    Action a;
+    switch (decision.retire) {
+      case RetireAction::kStop:
+        a.kind = ActionKind::kStop;
+        break;
+      case RetireAction::kSuspend:
+        a.kind = ActionKind::kSuspend;
+        break;
+      case RetireAction::kDestroy:
+        a.kind = ActionKind::kDestroy;
+        break;
+    }
+    a.region = r;
+    a.machineId = s.m->id;
+    a.machineName = s.m->name;
+    a.machineRegion = s.m->region;
+    a.fromState = s.m->state;
+    a.cordonFirst = cordon_first && !s.m->cordoned;
+    a.reason = std::move(reason);
+    if (a.kind == ActionKind::kDestroy && is_clone_source(*s.m, rules)) {
+      if (clone_sources - 1 < keep_sources) {
+        a.kind = ActionKind::kStop;
+        a.reason += "; stopped, not destroyed: it is one of the last " +
+                    std::to_string(keep_sources) + " machine(s) a clone can be made from";
+      } else {
+        --clone_sources;
+      }
+    }
+    retires.push_back(std::move(a));
+  };
+
+  for (const auto& r : regions) {
+    auto& seen = by_region[r];
+    const int surplus = plan.active[r] - plan.desired[r];
+    if (surplus > 0) {
+      std::vector<const Seen*> candidates;
+      for (const auto& s : seen) {
+        if (s.c.actionable() && state_group(s.m->state) == StateGroup::kRunning && !s.m->cordoned) {
+          candidates.push_back(&s);
+        }
+      }
+      // Our own creations before adopted machines (the user's originals), newest first.
+      std::stable_sort(candidates.begin(), candidates.end(), [](const Seen* a, const Seen* b) {
+        const bool oa = a->c.ownership == Ownership::kOwned;
+        const bool ob = b->c.ownership == Ownership::kOwned;
+        if (oa != ob) return oa;
+        if (a->m->created_at != b->m->created_at) return a->m->created_at > b->m->created_at;
+        return a->m->id > b->m->id;
+      });
+      const int n = std::min<int>(surplus, static_cast<int>(candidates.size()));
+      const std::string why = "desired " + std::to_string(plan.desired[r]) + ", active " +
+                              std::to_string(plan.active[r]);
+      for (int i = 0; i < n; ++i) {
+        retire_action(r, *candidates[i], policy.spec.retire.cordonFirst, why);
+      }
+      if (n < surplus) {
+        plan.notes.push_back({r, "",
+                              plural(surplus - n, "surplus machine") +
+                                  " not retired: not ours (adoptExisting is " +
+                                  (rules.adoptExisting ? "on" : "off") + ") or held"});
+      }
+    }
+    // A machine we cordoned in an earlier pass whose retire did not finish: not serving, not
+    // needed (it would have been uncordoned above), so complete the retire.
+    for (const auto& s : seen) {
+      if (s.c.ownership != Ownership::kOwned || s.c.hold != Hold::kNone) continue;
+      if (state_group(s.m->state) != StateGroup::kRunning || !s.m->cordoned) continue;
+      if (uncordoned.count(s.m->id)) continue;
+      retire_action(r, s, false, "cordoned by an earlier pass; finishing its retire");
+    }
+  }
   // Creates share one budget per pass, handed out round-robin so no region starves another.
-  const fly::Machine* source = choose_clone_source(machines, rules);
+  std::set<std::string> retiring;
+  for (const auto& a : retires) retiring.insert(a.machineId);
+  std::vector<fly::Machine> staying;
+  for (const auto& m : machines) {
+    if (!retiring.count(m.id)) staying.push_back(m);
+  }
+  const fly::Machine* source = choose_clone_source(staying, rules);
+  if (source == nullptr) source = choose_clone_source(machines, rules);
   std::map<std::string, int> creates;
   if (!need_create.empty() && source == nullptr) {
     for (const auto& [r, n] : need_create) {
@@ -287,84 +374,7 @@ Plan diff(const Decision& decision, const std::vector<fly::Machine>& machines,
     }
   }
 
-  // ---- above desired: retire, idle-most first; finish half-done retires ----
-  int clone_sources = 0;
-  for (const auto& m : machines) clone_sources += is_clone_source(m, rules) ? 1 : 0;
-  const int keep_sources = std::max(1, policy.spec.retire.keepCloneSources);
-
-  auto retire_action = [&](const std::string& r, const Seen& s, bool cordon_first,
-                           std::string reason) {
-    Action a;
-    switch (decision.retire) {
-      case RetireAction::kStop:
-        a.kind = ActionKind::kStop;
-        break;
-      case RetireAction::kSuspend:
-        a.kind = ActionKind::kSuspend;
-        break;
-      case RetireAction::kDestroy:
-        a.kind = ActionKind::kDestroy;
-        break;
-    }
-    a.region = r;
-    a.machineId = s.m->id;
-    a.machineName = s.m->name;
-    a.machineRegion = s.m->region;
-    a.fromState = s.m->state;
-    a.cordonFirst = cordon_first && !s.m->cordoned;
-    a.reason = std::move(reason);
-    if (a.kind == ActionKind::kDestroy && is_clone_source(*s.m, rules)) {
-      if (clone_sources - 1 < keep_sources) {
-        a.kind = ActionKind::kStop;
-        a.reason += "; stopped, not destroyed: it is one of the last " +
-                    std::to_string(keep_sources) + " machine(s) a clone can be made from";
-      } else {
-        --clone_sources;
-      }
-    }
-    plan.actions.push_back(std::move(a));
-  };
-
-  for (const auto& r : regions) {
-    auto& seen = by_region[r];
-    const int surplus = plan.active[r] - plan.desired[r];
-    if (surplus > 0) {
-      std::vector<const Seen*> candidates;
-      for (const auto& s : seen) {
-        if (s.c.actionable() && state_group(s.m->state) == StateGroup::kRunning && !s.m->cordoned) {
-          candidates.push_back(&s);
-        }
-      }
-      // Our own creations before adopted machines (the user's originals), newest first.
-      std::stable_sort(candidates.begin(), candidates.end(), [](const Seen* a, const Seen* b) {
-        const bool oa = a->c.ownership == Ownership::kOwned;
-        const bool ob = b->c.ownership == Ownership::kOwned;
-        if (oa != ob) return oa;
-        if (a->m->created_at != b->m->created_at) return a->m->created_at > b->m->created_at;
-        return a->m->id > b->m->id;
-      });
-      const int n = std::min<int>(surplus, static_cast<int>(candidates.size()));
-      const std::string why = "desired " + std::to_string(plan.desired[r]) + ", active " +
-                              std::to_string(plan.active[r]);
-      for (int i = 0; i < n; ++i) {
-        retire_action(r, *candidates[i], policy.spec.retire.cordonFirst, why);
-      }
-      if (n < surplus) {
-        plan.notes.push_back({r, "",
-                              plural(surplus - n, "surplus machine") +
-                                  " not retired: not ours (adoptExisting is " +
-                                  (rules.adoptExisting ? "on" : "off") + ") or held"});
-      }
-    }
-    // A machine we cordoned in an earlier pass whose retire did not finish: not serving, not
-    // needed (it would have been uncordoned above), so complete the retire.
-    for (const auto& s : seen) {
-      if (s.c.ownership != Ownership::kOwned || s.c.hold != Hold::kNone) continue;
-      if (state_group(s.m->state) != StateGroup::kRunning || !s.m->cordoned) continue;
-      if (uncordoned.count(s.m->id)) continue;
-      retire_action(r, s, false, "cordoned by an earlier pass; finishing its retire");
-    }
-  }
+  for (auto& a : retires) plan.actions.push_back(std::move(a));
   return plan;
 }
 

@@ -146,7 +146,7 @@ Result<ServiceOptions, std::string> parse_service_args(int argc, char** argv) {
       } catch (...) {
         o.speed = -1;
       }
-      if (!(o.speed > 0)) return make_err("--speed needs a positive number");
+      if (!(o.speed > 0)) return make_err(std::string("--speed needs a positive number"));
     } else if (a == "--no-loop") {
       o.loop = false;
     } else if (a == "--workers") {
@@ -157,12 +157,12 @@ Result<ServiceOptions, std::string> parse_service_args(int argc, char** argv) {
       } catch (...) {
         o.workers = 0;
       }
-      if (o.workers < 1 || o.workers > 256) return make_err("--workers needs 1..256");
+      if (o.workers < 1 || o.workers > 256) return make_err(std::string("--workers needs 1..256"));
     } else if (a == "--shutdown-grace") {
       std::string s;
       AP_VALUE(s);
       auto d = parse_duration(s);
-      if (!d) return make_err("--shutdown-grace needs a duration such as 20s");
+      if (!d) return make_err(std::string("--shutdown-grace needs a duration such as 20s"));
       o.shutdown_grace = *d;
     } else if (a == "--log-level") {
       AP_VALUE(o.log_level);
@@ -196,8 +196,8 @@ Result<ServiceOptions, std::string> parse_service_args(int argc, char** argv) {
   } else if (o.prometheus_url.empty() && o.scenario_path.empty()) {
     if (o.org.empty())
       return make_err(
-          "demand needs --prometheus-url (or FLY_PROMETHEUS_URL), or FLY_ORG for Fly's "
-          "https://api.fly.io/prometheus/<org>");
+          std::string("demand needs --prometheus-url (or FLY_PROMETHEUS_URL), or FLY_ORG for Fly's "
+                      "https://api.fly.io/prometheus/<org>"));
     o.prometheus_url = "https://api.fly.io/prometheus/" + o.org;
   }
   if (o.speed <= 0) o.speed = 1;
@@ -280,7 +280,7 @@ struct Service::Impl {
       scenario_traffic = source.get();
       traffic = std::move(source);
     } else {
-      return make_err("no source of demand: give --prometheus-url or --scenario");
+      return make_err(std::string("no source of demand: give --prometheus-url or --scenario"));
     }
     return Unit{};
   }

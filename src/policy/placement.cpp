@@ -34,8 +34,20 @@ class Evaluator {
     for (double d : p.demand) total_demand_ += std::max(0.0, d);
     per_machine_ = p.targetPerMachine / (1 + std::max(0.0, p.headroom));
     max_machines_.resize(H);
+    floor_.resize(H);
+    base_m_.assign(H, 0);
+    base_machines_ = 0;
     for (std::size_t h = 0; h < H; ++h) {
-      max_machines_[h] = std::max(std::max(0, p.maxPerRegion), floor_of(static_cast<int>(h)));
+      floor_[h] = p.floor.empty() ? 0 : p.floor[h];
+      max_machines_[h] = std::max(std::max(0, p.maxPerRegion), floor_[h]);
+      // Machines before any load: only floors count, open or not (see machines_at).
+      base_m_[h] = machines_at(static_cast<int>(h), 0.0, true);
+      base_machines_ += base_m_[h];
+    }
+    // Per origin, the RTTs in the order of sorted_, so that the serving walk reads one row.
+    sorted_rtt_.resize(sorted_.size());
+    for (std::size_t i = 0; i < sorted_.size(); ++i) {
+      sorted_rtt_[i] = rtt(static_cast<int>(i / H), sorted_[i]);
     }
     m_.assign(H, 0);
     load_.assign(H, 0);
@@ -58,11 +70,9 @@ class Evaluator {
     ++evaluations_;
     const auto H = static_cast<std::size_t>(regions_);
     std::fill(load_.begin(), load_.end(), 0.0);
-    int machines = 0;
-    for (std::size_t h = 0; h < H; ++h) {
-      m_[h] = machines_at(static_cast<int>(h), 0.0, open[h] != 0);
-      machines += m_[h];
-    }
+    std::copy(base_m_.begin(), base_m_.end(), m_.begin());
+    int machines = base_machines_;
+    const char* is_open = open.data();
     double weighted = 0, unserved = 0, far = 0;
     if (out != nullptr) out->assignment.assign(static_cast<std::size_t>(origins_) * H, 0.0);
     const bool limited = p_.maxRttMs > 0;
@@ -74,10 +84,11 @@ class Evaluator {
         if (pass == 0) rem = demand(o);
         if (rem <= 0) continue;
         const int* row = &sorted_[static_cast<std::size_t>(o) * H];
+        const double* rtt_row = &sorted_rtt_[static_cast<std::size_t>(o) * H];
         for (int i = 0; i < regions_ && rem > 0; ++i) {
           const auto h = static_cast<std::size_t>(row[i]);
-          if (!open[h]) continue;
-          const double r = rtt(o, row[i]);
+          if (!is_open[h]) continue;
+          const double r = rtt_row[i];
           if (limited && pass == 0 && r > p_.maxRttMs) break;
           const int allowed =
               std::min(max_machines_[h], m_[h] + std::max(0, p_.maxTotal - machines));
@@ -119,14 +130,15 @@ class Evaluator {
   int evaluations() const { return evaluations_; }
 
  private:
-  int floor_of(int h) const { return p_.floor.empty() ? 0 : p_.floor[static_cast<std::size_t>(h)]; }
-
   int machines_at(int h, double load, bool is_open) const {
-    const int floor = floor_of(h);
+    const int floor = floor_[static_cast<std::size_t>(h)];
     if (!is_open && floor <= 0) return 0;
     int m = 0;
     if (load > 1e-12) {
-      m = static_cast<int>(std::ceil(load / per_machine_ - 1e-9));
+      // ceil without the libm call (hot: once per take); x > -1e-9 and far below INT_MAX.
+      const double x = load / per_machine_ - 1e-9;
+      m = static_cast<int>(x);
+      if (static_cast<double>(m) < x) ++m;
       m = std::max({m, 1, p_.minPerRegion});
     }
     if (floor > 0) m = std::max({m, floor, p_.minPerRegion});
@@ -141,6 +153,10 @@ class Evaluator {
   double total_demand_ = 0;
   double per_machine_ = 1;  // load one machine carries, headroom kept
   std::vector<int> max_machines_;
+  std::vector<int> floor_;         // per region, 0 when the problem has none
+  std::vector<int> base_m_;        // per region, machines before any load
+  int base_machines_ = 0;
+  std::vector<double> sorted_rtt_;  // rtt(o, sorted_[o][i])
   std::vector<int> m_;
   std::vector<double> load_;
   std::vector<double> remaining_;

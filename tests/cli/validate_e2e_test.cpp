@@ -100,6 +100,13 @@ TEST(AutoplacerValidate, HelpDescribesTheCommand) {
   }
 }
 
+TEST(AutoplacerValidate, HelpCommandGivesTheSameText) {
+  Run r = run("help validate");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.out, run("validate --help").out);
+  EXPECT_EQ(run("help frobnicate").exit_code, 2);
+}
+
 TEST(AutoplacerValidate, UsageErrorsExitTwo) {
   EXPECT_EQ(run("validate").exit_code, 2);
   Run r = run("validate --frob x.yaml");

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
@@ -168,7 +169,10 @@ TEST_F(ReconcilerTest, ARestartResumesCooldownsAndTheGenerationCounter) {
   const auto generation = rec->status_json().as_object().at("passes").as_uint64();
 
   auto restarted = make(p);  // same store, same fleet
-  run(ioc_, restarted->load_state());
+  run(ioc_, [&]() -> asio::awaitable<int> {
+    co_await restarted->load_state();
+    co_return 0;
+  }());
   ASSERT_TRUE(restarted->decision_state().regions.contains("fra"));
   EXPECT_EQ(restarted->decision_state().regions.at("fra").addedAtMs, added_at);
   // Demand leaves fra right away: the cooldown (1 h after the add) still holds the machines.
