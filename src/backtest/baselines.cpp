@@ -54,7 +54,8 @@ std::map<std::string, int> static_placement(const sim::Scenario& scenario,
   std::map<std::string, double> peak_by_region;
   for (std::size_t o = 0; o < scenario.regions().size(); ++o) {
     double peak = 0;
-    for (std::size_t s = 0; s < scenario.step_count(); ++s) peak = std::max(peak, scenario.rps(s, o));
+    for (std::size_t s = 0; s < scenario.step_count(); ++s)
+      peak = std::max(peak, scenario.rps(s, o));
     const std::string region = nearest_usable(scenario.regions()[o], usable, catalog);
     if (region.empty()) continue;
     peak_by_region[region] += peak;

@@ -14,8 +14,7 @@ ForecastAccuracy evaluate_forecast(const sim::Scenario& scenario, const Forecast
   const std::int64_t step_ms = std::max<std::int64_t>(scenario.step().count(), 1);
   out.horizonSteps = static_cast<std::size_t>(
       std::max<std::int64_t>(1, (horizon.count() + step_ms - 1) / step_ms));
-  out.seasonSteps =
-      static_cast<std::size_t>(std::max<std::int64_t>(1, 86'400'000 / step_ms));
+  out.seasonSteps = static_cast<std::size_t>(std::max<std::int64_t>(1, 86'400'000 / step_ms));
   const ForecastConfig config = ForecastConfig::from(spec);
   const std::size_t steps = scenario.step_count();
   const std::size_t h = out.horizonSteps;
@@ -29,8 +28,7 @@ ForecastAccuracy evaluate_forecast(const sim::Scenario& scenario, const Forecast
     SampleRing ring;
     double err_model = 0, err_naive = 0;
     for (std::size_t k = 0; k + h < steps; ++k) {
-      const std::int64_t now_ms =
-          (scenario.step_time(k) + observeDelay).time_since_epoch().count();
+      const std::int64_t now_ms = (scenario.step_time(k) + observeDelay).time_since_epoch().count();
       const double y = scenario.rps(k, o);
       ring.push(DemandSample{now_ms, y});
       model_observe(model, config, now_ms, y);

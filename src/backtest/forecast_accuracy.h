@@ -25,7 +25,7 @@ struct OriginAccuracy {
 };
 
 struct ForecastAccuracy {
-  Duration horizon{0};       // the configured horizon (time to serve)
+  Duration horizon{0};           // the configured horizon (time to serve)
   std::size_t horizonSteps = 1;  // in scenario steps: the horizon rounded up, at least one step
   std::size_t seasonSteps = 1;   // one day in scenario steps
   std::vector<OriginAccuracy> origins;

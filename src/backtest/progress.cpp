@@ -11,7 +11,9 @@ ProgressBar::ProgressBar(std::FILE* out, std::size_t total, bool enabled)
       total_(std::max<std::size_t>(total, 1)),
       active_(enabled && out != nullptr && isatty(fileno(out)) != 0) {}
 
-ProgressBar::~ProgressBar() { finish(); }
+ProgressBar::~ProgressBar() {
+  finish();
+}
 
 void ProgressBar::label(std::string text) {
   label_ = std::move(text);

@@ -43,7 +43,9 @@ std::string opt_number(const std::optional<double>& x) {
   return x ? json_number(*x) : "null";
 }
 
-double seconds(Duration d) { return static_cast<double>(d.count()) / 1000.0; }
+double seconds(Duration d) {
+  return static_cast<double>(d.count()) / 1000.0;
+}
 
 double days_of(const ReportContext& ctx) {
   return seconds(ctx.scenario->step()) * static_cast<double>(ctx.scenario->step_count()) / 86400.0;
@@ -213,8 +215,8 @@ std::string render_json(const ReportContext& ctx) {
   std::string allowed_csv;
   for (std::size_t i = 0; i < ctx.allowed.size(); ++i)
     allowed_csv += (i ? "," : "") + ctx.allowed[i];
-  settings.str("scorer_arguments", "SCENARIO TIMELINE " + json_number(ctx.targetPerMachine) +
-                                       " " + allowed_csv);
+  settings.str("scorer_arguments",
+               "SCENARIO TIMELINE " + json_number(ctx.targetPerMachine) + " " + allowed_csv);
   root.add("settings", settings.render(2));
 
   std::string runs = "[\n";
@@ -320,12 +322,11 @@ std::string render_table(const ReportContext& ctx) {
   out << line;
   for (std::size_t i = 0; i < ctx.runs.size(); ++i) {
     const Score s = ctx.runs[i]->score.rounded();
-    std::snprintf(line, sizeof line, "%-10s %9s %9.2f %9.3f%% %10.1f %8d %7d %7.2f %8.3f\n",
-                  ctx.runs[i]->name.c_str(),
-                  s.mean_rtt_ms ? fmt("%.2f", *s.mean_rtt_ms).c_str() : "-", s.p95_rtt_ms,
-                  s.unserved_fraction * 100, s.machine_hours, s.changes, s.flaps,
-                  days > 0 ? s.flaps / days : 0.0,
-                  i < ctx.runSeconds.size() ? ctx.runSeconds[i] : 0.0);
+    std::snprintf(
+        line, sizeof line, "%-10s %9s %9.2f %9.3f%% %10.1f %8d %7d %7.2f %8.3f\n",
+        ctx.runs[i]->name.c_str(), s.mean_rtt_ms ? fmt("%.2f", *s.mean_rtt_ms).c_str() : "-",
+        s.p95_rtt_ms, s.unserved_fraction * 100, s.machine_hours, s.changes, s.flaps,
+        days > 0 ? s.flaps / days : 0.0, i < ctx.runSeconds.size() ? ctx.runSeconds[i] : 0.0);
     out << line;
   }
   if (!ctx.runs.empty()) {
@@ -345,8 +346,8 @@ std::string render_table(const ReportContext& ctx) {
   if (!checks.empty()) {
     out << "\ntargets (" << ctx.runs.front()->name << "):\n";
     for (const TargetCheck& c : checks) {
-      std::snprintf(line, sizeof line, "  %-26s %-14s %12.5g  %s\n", c.name.c_str(),
-                    c.rule.c_str(), c.value, c.met ? "met" : "MISSED");
+      std::snprintf(line, sizeof line, "  %-26s %-14s %12.5g  %s\n", c.name.c_str(), c.rule.c_str(),
+                    c.value, c.met ? "met" : "MISSED");
       out << line;
     }
   }

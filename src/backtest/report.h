@@ -34,8 +34,8 @@ struct ReportContext {
 
 // One target of issue 5, judged on the policy run.
 struct TargetCheck {
-  std::string name;     // "unserved_fraction"
-  std::string rule;     // "<= 0.005"
+  std::string name;  // "unserved_fraction"
+  std::string rule;  // "<= 0.005"
   double value = 0;
   double bound = 0;
   bool met = false;

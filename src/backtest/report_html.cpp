@@ -167,14 +167,13 @@ std::string render_html(const ReportContext& ctx) {
        ".met{color:#1a7f37}.missed{color:#c62828;font-weight:600}svg{display:block;margin:6px 0}\n"
        "</style></head><body>\n";
   h << "<h1>Backtest of " << esc(ctx.policyName) << " (" << esc(ctx.strategy) << ")</h1>\n<p>"
-    << "Scenario <code>" << esc(ctx.scenarioPath) << "</code>: " << sc.step_count()
-    << " steps of " << sc.step().count() / 1000 << " s, origins";
+    << "Scenario <code>" << esc(ctx.scenarioPath) << "</code>: " << sc.step_count() << " steps of "
+    << sc.step().count() / 1000 << " s, origins";
   for (const std::string& o : sc.regions()) h << ' ' << esc(o);
-  h << ". Capacity " << num(ctx.targetPerMachine, "%.4g")
-    << " req/s per machine. Create delay " << num(ctx.timings.create.count() / 1000.0, "%.3g")
-    << " s, start delay " << num(ctx.timings.start.count() / 1000.0, "%.3g")
-    << " s, demand seen " << num(ctx.observeDelay.count() / 1000.0, "%.3g")
-    << " s after a step begins.</p>\n";
+  h << ". Capacity " << num(ctx.targetPerMachine, "%.4g") << " req/s per machine. Create delay "
+    << num(ctx.timings.create.count() / 1000.0, "%.3g") << " s, start delay "
+    << num(ctx.timings.start.count() / 1000.0, "%.3g") << " s, demand seen "
+    << num(ctx.observeDelay.count() / 1000.0, "%.3g") << " s after a step begins.</p>\n";
 
   h << "<h2>Summary</h2>\n<table><tr><th>run</th><th>mean RTT ms</th><th>p95 RTT ms</th>"
        "<th>unserved</th><th>machine-hours</th><th>changes</th><th>flaps</th></tr>\n";
@@ -183,8 +182,8 @@ std::string render_html(const ReportContext& ctx) {
     h << "<tr><td>" << esc(r->name) << "</td><td>"
       << (s.mean_rtt_ms ? num(*s.mean_rtt_ms, "%.2f") : "-") << "</td><td>"
       << num(s.p95_rtt_ms, "%.2f") << "</td><td>" << num(s.unserved_fraction * 100, "%.3f")
-      << "%</td><td>" << num(s.machine_hours) << "</td><td>" << s.changes << "</td><td>"
-      << s.flaps << "</td></tr>\n";
+      << "%</td><td>" << num(s.machine_hours) << "</td><td>" << s.changes << "</td><td>" << s.flaps
+      << "</td></tr>\n";
   }
   if (!ctx.runs.empty()) {
     const Score s = ctx.runs.front()->score.rounded();
@@ -216,8 +215,8 @@ std::string render_html(const ReportContext& ctx) {
     for (const RunResult* r : ctx.runs)
       s.push_back({r->name, color_of(r->name),
                    per_step(*r, [](const StepScore& x) { return x.mean_rtt_ms; })});
-    s.push_back({"limit", "#777", per_step(*ctx.runs.front(),
-                                           [](const StepScore& x) { return x.limit_rtt_ms; }),
+    s.push_back({"limit", "#777",
+                 per_step(*ctx.runs.front(), [](const StepScore& x) { return x.limit_rtt_ms; }),
                  true});
     h << chart("Traffic-weighted mean RTT of served demand", "ms", ctx, s, Agg::kMean);
   }
@@ -242,7 +241,8 @@ std::string render_html(const ReportContext& ctx) {
 
   const RunResult& policy = *ctx.runs.front();
   const std::size_t n = policy.regions;
-  h << "<h2>Per region: " << esc(policy.name) << "</h2>\n<p>Demand is what the decision "
+  h << "<h2>Per region: " << esc(policy.name)
+    << "</h2>\n<p>Demand is what the decision "
        "attributed to the region (the origins it serves); forecast is what it sized the region "
        "for; capacity is running machines times the capacity per machine.</p>\n";
   for (std::size_t r = 0; r < n; ++r) {
@@ -270,8 +270,8 @@ std::string render_html(const ReportContext& ctx) {
                  Agg::kMax, 920, 170);
     }
     h << chart(ctx.regions[r] + ": machines", "machines", ctx,
-               {{"running", "#1f6fc0", running}, {"desired", "#e07b00", desired, true}},
-               Agg::kMax, 920, 150);
+               {{"running", "#1f6fc0", running}, {"desired", "#e07b00", desired, true}}, Agg::kMax,
+               920, 150);
   }
   h << "</body></html>\n";
   return h.str();

@@ -111,9 +111,8 @@ StepScore Scorer::add_step(std::int64_t t, const std::vector<double>& demand,
   total_ += tot;
   out.demand = tot;
   if (tot > 0) {
-    limit_mh_ += static_cast<double>(static_cast<std::int64_t>(std::ceil(tot / capacity_)) *
-                                     step_s_) /
-                 3600;
+    limit_mh_ +=
+        static_cast<double>(static_cast<std::int64_t>(std::ceil(tot / capacity_)) * step_s_) / 3600;
   }
   double step_limit = 0;
   for (std::size_t o = 0; o < origins_; ++o) {

@@ -45,7 +45,7 @@ struct StepScore {
   double demand = 0;
   double served = 0;
   double unserved = 0;
-  double mean_rtt_ms = 0;  // of the served demand; 0 if nothing was served
+  double mean_rtt_ms = 0;   // of the served demand; 0 if nothing was served
   double limit_rtt_ms = 0;  // every origin at its nearest allowed region; 0 without demand
   int machines = 0;
 };

@@ -62,17 +62,16 @@ Result<Score, std::string> score_timeline(const sim::Scenario& scenario, const T
   std::vector<double> demand(scenario.regions().size());
   std::vector<std::pair<std::size_t, int>> running;
   for (std::size_t k = 0; k < scenario.step_count(); ++k) {
-    const std::int64_t t = std::chrono::duration_cast<std::chrono::seconds>(
-                               scenario.step_time(k).time_since_epoch())
-                               .count();
+    const std::int64_t t =
+        std::chrono::duration_cast<std::chrono::seconds>(scenario.step_time(k).time_since_epoch())
+            .count();
     for (std::size_t o = 0; o < demand.size(); ++o) demand[o] = scenario.rps(k, o);
     running.clear();
     if (auto it = timeline.running.find(t); it != timeline.running.end()) {
       for (const auto& [r, n] : it->second) {
-        running.emplace_back(
-            static_cast<std::size_t>(std::find(regions.begin(), regions.end(), r) -
-                                     regions.begin()),
-            n);
+        running.emplace_back(static_cast<std::size_t>(std::find(regions.begin(), regions.end(), r) -
+                                                      regions.begin()),
+                             n);
       }
     }
     (void)scorer->add_step(t, demand, running);

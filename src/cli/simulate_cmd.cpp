@@ -207,11 +207,12 @@ int run_simulate(int argc, char** argv) {
   }
   PlacementPolicy policy = loaded.policies.front();
   if (!o.policy_name.empty()) {
-    auto it = std::find_if(loaded.policies.begin(), loaded.policies.end(),
-                           [&](const PlacementPolicy& p) { return p.metadata.name == o.policy_name; });
+    auto it =
+        std::find_if(loaded.policies.begin(), loaded.policies.end(),
+                     [&](const PlacementPolicy& p) { return p.metadata.name == o.policy_name; });
     if (it == loaded.policies.end()) {
-      std::fprintf(stderr, "autoplacer simulate: no policy named %s in %s\n",
-                   o.policy_name.c_str(), o.policy_path.c_str());
+      std::fprintf(stderr, "autoplacer simulate: no policy named %s in %s\n", o.policy_name.c_str(),
+                   o.policy_path.c_str());
       return 1;
     }
     policy = *it;
@@ -344,9 +345,9 @@ int run_simulate(int argc, char** argv) {
   return 0;
 }
 
-const CommandRegistration kRegistration{Command{
-    "simulate", "replay a traffic scenario through the decision core and score it", kUsage,
-    run_simulate}};
+const CommandRegistration kRegistration{
+    Command{"simulate", "replay a traffic scenario through the decision core and score it", kUsage,
+            run_simulate}};
 
 }  // namespace
 }  // namespace autoplacer::cli

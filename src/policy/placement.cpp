@@ -153,8 +153,8 @@ class Evaluator {
   double total_demand_ = 0;
   double per_machine_ = 1;  // load one machine carries, headroom kept
   std::vector<int> max_machines_;
-  std::vector<int> floor_;         // per region, 0 when the problem has none
-  std::vector<int> base_m_;        // per region, machines before any load
+  std::vector<int> floor_;   // per region, 0 when the problem has none
+  std::vector<int> base_m_;  // per region, machines before any load
   int base_machines_ = 0;
   std::vector<double> sorted_rtt_;  // rtt(o, sorted_[o][i])
   std::vector<int> m_;
@@ -327,12 +327,18 @@ ServingResult serve_demand(const PlacementProblem& p, const std::vector<double>&
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(),
                    [&](std::size_t a, std::size_t b) { return demand[a] > demand[b]; });
-  std::vector<std::size_t> near(H);
+  // Only regions with capacity can serve; sorting just those (in index order, stably) gives the
+  // same walk as sorting every region and skipping the empty ones, for a fraction of the cost.
+  std::vector<std::size_t> serving;
+  for (std::size_t h = 0; h < H; ++h) {
+    if (machines[h] * capacityPerMachine > 0) serving.push_back(h);
+  }
+  std::vector<std::size_t> near(serving.size());
   double weighted = 0, served = 0;
   for (std::size_t o : order) {
     double rem = std::max(0.0, demand[o]);
     if (rem <= 0) continue;
-    std::iota(near.begin(), near.end(), 0);
+    std::copy(serving.begin(), serving.end(), near.begin());
     std::stable_sort(near.begin(), near.end(), [&](std::size_t a, std::size_t b) {
       return p.rtt[o * H + a] < p.rtt[o * H + b];
     });

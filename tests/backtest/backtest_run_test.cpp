@@ -1,11 +1,10 @@
 // The replay model (backtest.h): when passes happen, what they see, when machines serve, and what
 // the timeline records; with scripted placers so the decision core is not involved.
-#include "backtest/backtest.h"
-
 #include <gtest/gtest.h>
 
 #include <limits>
 
+#include "backtest/backtest.h"
 #include "backtest/baselines.h"
 #include "backtest/report.h"
 

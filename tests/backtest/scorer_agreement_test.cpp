@@ -30,8 +30,8 @@ class ScorerAgreement : public testing::TestWithParam<Pinned> {};
 
 TEST_P(ScorerAgreement, MatchesScoreTimelinePy) {
   const Pinned& p = GetParam();
-  auto scenario =
-      sim::Scenario::load_csv(std::string(AP_TEST_FIXTURES) + "/scenarios/backtest-3region-15m.csv");
+  auto scenario = sim::Scenario::load_csv(std::string(AP_TEST_FIXTURES) +
+                                          "/scenarios/backtest-3region-15m.csv");
   ASSERT_TRUE(scenario.ok()) << scenario.error();
   auto timeline =
       parse_timeline_csv(read(std::string(AP_TEST_FIXTURES) + "/backtest/" + p.timeline));
@@ -58,11 +58,29 @@ INSTANTIATE_TEST_SUITE_P(
     Fixture, ScorerAgreement,
     testing::Values(
         Pinned{"timeline-sample.csv", 10, {}, 60.17, 159.93, 0.34447, 687.0, 174, 45, 7.78, 1076.8},
-        Pinned{"timeline-sample.csv", 22.5607, {"fra", "iad", "nrt"}, 12.4, 20.74, 0.0, 687.0, 174,
-               45, 7.92, 498.2},
+        Pinned{"timeline-sample.csv",
+               22.5607,
+               {"fra", "iad", "nrt"},
+               12.4,
+               20.74,
+               0.0,
+               687.0,
+               174,
+               45,
+               7.92,
+               498.2},
         Pinned{"timeline-oracle.csv", 10, {}, 58.41, 159.93, 0.45333, 569.0, 101, 0, 7.78, 1076.8},
-        Pinned{"timeline-oracle.csv", 22.5607, {"fra", "iad", "nrt"}, 7.78, 17.19, 0.0, 569.0, 101,
-               0, 7.92, 498.2}));
+        Pinned{"timeline-oracle.csv",
+               22.5607,
+               {"fra", "iad", "nrt"},
+               7.78,
+               17.19,
+               0.0,
+               569.0,
+               101,
+               0,
+               7.92,
+               498.2}));
 
 TEST(Timeline, ParsesRowsInFileOrderAndSkipsZeros) {
   auto t = parse_timeline_csv(

@@ -6,7 +6,9 @@
 namespace autoplacer::backtest {
 namespace {
 
-const RegionCatalog& catalog() { return RegionCatalog::builtin(); }
+const RegionCatalog& catalog() {
+  return RegionCatalog::builtin();
+}
 
 double rtt(const char* a, const char* b) {
   return scorer_rtt_ms(*catalog().find(a), *catalog().find(b));

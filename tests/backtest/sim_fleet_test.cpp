@@ -5,7 +5,9 @@
 namespace autoplacer::backtest {
 namespace {
 
-TimePoint at(std::int64_t ms) { return TimePoint{Duration{ms}}; }
+TimePoint at(std::int64_t ms) {
+  return TimePoint{Duration{ms}};
+}
 
 TEST(SimulatedFleet, CreatedMachinesServeAfterTheCreateDelay) {
   SimulatedFleet f(FleetTimings{Duration{20'000}, Duration{300}, Duration{200}});

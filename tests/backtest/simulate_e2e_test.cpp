@@ -28,9 +28,9 @@ std::string read(const fs::path& path) {
 class SimulateE2E : public testing::Test {
  protected:
   void SetUp() override {
-    out_ = fs::temp_directory_path() /
-           ("autoplacer-simulate-e2e-" + std::to_string(::getpid()) + "-" +
-            testing::UnitTest::GetInstance()->current_test_info()->name());
+    out_ =
+        fs::temp_directory_path() / ("autoplacer-simulate-e2e-" + std::to_string(::getpid()) + "-" +
+                                     testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(out_);
   }
   void TearDown() override { fs::remove_all(out_); }
@@ -51,8 +51,8 @@ class SimulateE2E : public testing::Test {
 
 TEST_F(SimulateE2E, ReportAgreesWithTheWrittenTimelines) {
   const std::string scenario_path = fixture("scenarios/backtest-3region-15m.csv");
-  ASSERT_EQ(simulate("--policy " + fixture("backtest/policy.yaml") + " --traffic " +
-                     scenario_path + " --out " + out_.string() +
+  ASSERT_EQ(simulate("--policy " + fixture("backtest/policy.yaml") + " --traffic " + scenario_path +
+                     " --out " + out_.string() +
                      " --target-per-machine 22.5607 --baseline all --no-progress"),
             0)
       << read(out_.string() + ".stderr");
@@ -78,7 +78,8 @@ TEST_F(SimulateE2E, ReportAgreesWithTheWrittenTimelines) {
     SCOPED_TRACE(name);
     auto timeline = parse_timeline_csv(read(out_ / std::string(run.at("timeline").as_string())));
     ASSERT_TRUE(timeline.ok()) << timeline.error();
-    auto rescored = score_timeline(*scenario, *timeline, RegionCatalog::builtin(), 22.5607, allowed);
+    auto rescored =
+        score_timeline(*scenario, *timeline, RegionCatalog::builtin(), 22.5607, allowed);
     ASSERT_TRUE(rescored.ok()) << rescored.error();
     const Score s = rescored->rounded();
     const auto& got = run.at("score");
