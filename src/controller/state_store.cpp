@@ -404,7 +404,9 @@ std::string etcd_key(std::string_view policy, std::string_view name) {
 asio::awaitable<StateResult<std::optional<json::value>>> EtcdStateStoreAdapter::load(
     std::string policy, std::string name) {
   if (auto bad = check_key(policy, name)) co_return make_err(std::move(*bad));
-  auto got = co_await store_.get(etcd_key(policy, name));
+  // Arguments go through locals: g++ 12 mishandles temporaries inside co_await expressions.
+  std::string key = etcd_key(policy, name);
+  auto got = co_await store_.get(key);
   if (!got) co_return make_err(from_etcd(got.error()));
   if (!got.value()) co_return std::optional<json::value>{};
   auto parsed = parse_state_blob(got.value()->value, "etcd " + etcd_key(policy, name));
@@ -416,7 +418,9 @@ asio::awaitable<StateResult<Unit>> EtcdStateStoreAdapter::save(std::string polic
                                                                json::value value) {
   if (auto bad = check_key(policy, name)) co_return make_err(std::move(*bad));
   // Unconditional but fenced: only the leader writes, and a deposed one fails as kNotLeader.
-  auto put = co_await store_.put(etcd_key(policy, name), json::serialize(value));
+  std::string key = etcd_key(policy, name);
+  std::string bytes = json::serialize(value);
+  auto put = co_await store_.put(key, bytes);
   if (!put) co_return make_err(from_etcd(put.error()));
   co_return Unit{};
 }
@@ -424,7 +428,8 @@ asio::awaitable<StateResult<Unit>> EtcdStateStoreAdapter::save(std::string polic
 asio::awaitable<StateResult<Unit>> EtcdStateStoreAdapter::remove(std::string policy,
                                                                  std::string name) {
   if (auto bad = check_key(policy, name)) co_return make_err(std::move(*bad));
-  auto removed = co_await store_.remove(etcd_key(policy, name));
+  std::string key = etcd_key(policy, name);
+  auto removed = co_await store_.remove(key);
   if (!removed) co_return make_err(from_etcd(removed.error()));
   co_return Unit{};
 }
@@ -435,7 +440,8 @@ asio::awaitable<StateResult<std::vector<StateKey>>> EtcdStateStoreAdapter::list(
     co_return make_err(
         StateError{StateError::Kind::kInvalidKey, "invalid policy name: \"" + policy + "\""});
   }
-  auto listed = co_await store_.list(policy.empty() ? std::string{} : policy + "/");
+  std::string prefix = policy.empty() ? std::string{} : policy + "/";
+  auto listed = co_await store_.list(prefix);
   if (!listed) co_return make_err(from_etcd(listed.error()));
   std::vector<StateKey> keys;
   for (const auto& stored : listed.value()) {

@@ -124,7 +124,7 @@ TEST_F(LocalStateStoreTest, CrashBetweenWriteAndRenameLeavesOldContent) {
   // The temp file is there, the real one still holds the old content.
   int temp_files = 0;
   for (const auto& e : fs::directory_iterator(dir_ / "state" / "web")) {
-    if (e.path().filename().string().starts_with(".status.json.tmp.")) ++temp_files;
+    if (e.path().filename().string().starts_with(".status.tmp.")) ++temp_files;
   }
   EXPECT_EQ(temp_files, 1);
   auto store = open();  // reopening cleans the leftover up
