@@ -185,6 +185,7 @@ TEST(LoopE2E, RunServesItsEndpointsAndExitsZeroOnSigterm) {
   for (auto deadline = Steady::now() + 30s; Steady::now() < deadline;) {
     ready = http_get(*port, "/readyz");
     if (ready.status == 200) break;
+    c.pump(0ms);
     std::this_thread::sleep_for(200ms);
   }
   EXPECT_EQ(ready.status, 200) << ready.body << c.output();
@@ -391,6 +392,7 @@ TEST(LoopE2E, SigkillMidPassThenRestartConvergesWithoutDuplicatesOrForgottenCool
     std::map<std::string, int> last;
     int stable = 0;
     for (auto deadline = Steady::now() + 40s; Steady::now() < deadline && stable < 4;) {
+      c.pump(0ms);  // reading its output keeps the pipe from filling up
       std::this_thread::sleep_for(500ms);
       auto now = fly.owned_active();
       stable = (now == last && !now.empty()) ? stable + 1 : 0;
@@ -445,7 +447,7 @@ TEST(LoopE2E, SigkillMidPassThenRestartConvergesWithoutDuplicatesOrForgottenCool
     Child c(args, {});
     for (auto deadline = Steady::now() + 30s;
          Steady::now() < deadline && fly.creates() == creates_before;)
-      std::this_thread::sleep_for(20ms);
+      c.pump(20ms);
     ASSERT_GT(fly.creates(), creates_before) << c.output();
     std::this_thread::sleep_for(300ms);
     c.signal(SIGKILL);
