@@ -22,7 +22,7 @@ using ::testing::HasSubstr;
 const std::string kBinary = std::string(AP_BINARY_DIR) + "/src/cli/autoplacer";
 const fs::path kPolicies = fs::path(AP_SOURCE_DIR) / "tests" / "fixtures" / "policies";
 
-struct Run {
+struct Outcome {
   int exit_code = -1;
   std::string out;  // stdout
   std::string err;  // stderr
@@ -42,14 +42,14 @@ std::string shell_quote(const std::string& s) {
 }
 
 // Runs the binary with `args` (already quoted) in `cwd`; stdout and stderr apart.
-Run run(const std::string& args, const fs::path& cwd = fs::current_path()) {
+Outcome run(const std::string& args, const fs::path& cwd = fs::current_path()) {
   static int counter = 0;
   const fs::path err_file =
       fs::temp_directory_path() /
       ("ap-validate-e2e-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + ".err");
   const std::string cmd = "cd " + shell_quote(cwd.string()) + " && " + shell_quote(kBinary) + " " +
                           args + " 2>" + shell_quote(err_file.string());
-  Run r;
+  Outcome r;
   FILE* pipe = ::popen(cmd.c_str(), "r");
   if (pipe == nullptr) return r;
   std::array<char, 4096> buf{};
@@ -72,7 +72,7 @@ std::vector<std::string> lines_of(const std::string& text) {
 }
 
 TEST(AutoplacerCli, HelpListsTheCommands) {
-  Run r = run("--help");
+  Outcome r = run("--help");
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_THAT(r.out, HasSubstr("Usage: autoplacer COMMAND"));
   EXPECT_THAT(r.out, HasSubstr("validate"));
@@ -80,20 +80,20 @@ TEST(AutoplacerCli, HelpListsTheCommands) {
 }
 
 TEST(AutoplacerCli, VersionPrintsTheVersion) {
-  Run r = run("--version");
+  Outcome r = run("--version");
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_THAT(r.out, ::testing::StartsWith("autoplacer "));
 }
 
 TEST(AutoplacerCli, UnknownCommandIsAUsageError) {
-  Run r = run("frobnicate");
+  Outcome r = run("frobnicate");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("unknown command 'frobnicate'"));
 }
 
 TEST(AutoplacerValidate, HelpDescribesTheCommand) {
   for (const char* flag : {"--help", "-h"}) {
-    Run r = run(std::string("validate ") + flag);
+    Outcome r = run(std::string("validate ") + flag);
     EXPECT_EQ(r.exit_code, 0);
     EXPECT_THAT(r.out, HasSubstr("Usage: autoplacer validate"));
     EXPECT_THAT(r.out, HasSubstr("file:line:col: field.path: message"));
@@ -101,7 +101,7 @@ TEST(AutoplacerValidate, HelpDescribesTheCommand) {
 }
 
 TEST(AutoplacerValidate, HelpCommandGivesTheSameText) {
-  Run r = run("help validate");
+  Outcome r = run("help validate");
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_EQ(r.out, run("validate --help").out);
   EXPECT_EQ(run("help frobnicate").exit_code, 2);
@@ -109,13 +109,13 @@ TEST(AutoplacerValidate, HelpCommandGivesTheSameText) {
 
 TEST(AutoplacerValidate, UsageErrorsExitTwo) {
   EXPECT_EQ(run("validate").exit_code, 2);
-  Run r = run("validate --frob x.yaml");
+  Outcome r = run("validate --frob x.yaml");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("unknown option '--frob'"));
 }
 
 TEST(AutoplacerValidate, GoodPoliciesPrintOneLinePerPolicy) {
-  Run r = run("validate good", kPolicies);
+  Outcome r = run("validate good", kPolicies);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.err, "");
   const auto lines = lines_of(r.out);
@@ -128,13 +128,13 @@ TEST(AutoplacerValidate, GoodPoliciesPrintOneLinePerPolicy) {
 }
 
 TEST(AutoplacerValidate, QuietPrintsNothingWhenValid) {
-  Run r = run("validate -q good/minimal.yaml", kPolicies);
+  Outcome r = run("validate -q good/minimal.yaml", kPolicies);
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_EQ(r.out, "");
 }
 
 TEST(AutoplacerValidate, ShippedPoliciesAreValid) {
-  Run r = run("validate deploy/policies", AP_SOURCE_DIR);
+  Outcome r = run("validate deploy/policies", AP_SOURCE_DIR);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.err, "");
   EXPECT_THAT(r.out, HasSubstr("deploy/policies/demo.yaml:"));
@@ -151,7 +151,7 @@ TEST(AutoplacerValidate, EveryBadFixtureGivesItsExpectedProblems) {
     fs::path expected_file = entry.path();
     expected_file.replace_extension(".expected");
     const auto expected = lines_of(read_text(expected_file));
-    Run r = run("validate " + shell_quote(name), kPolicies / "bad");
+    Outcome r = run("validate " + shell_quote(name), kPolicies / "bad");
     EXPECT_EQ(r.exit_code, 1) << name;
     EXPECT_EQ(r.out, "") << name;
     auto lines = lines_of(r.err);
@@ -167,7 +167,7 @@ TEST(AutoplacerValidate, EveryBadFixtureGivesItsExpectedProblems) {
 }
 
 TEST(AutoplacerValidate, ProblemsInOneOfSeveralPathsFailTheWholeRun) {
-  Run r = run("validate good/minimal.yaml bad/names.yaml missing.yaml", kPolicies);
+  Outcome r = run("validate good/minimal.yaml bad/names.yaml missing.yaml", kPolicies);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.out, "");
   EXPECT_THAT(r.err, HasSubstr("bad/names.yaml:5:9: metadata.name: invalid name"));
@@ -177,7 +177,7 @@ TEST(AutoplacerValidate, ProblemsInOneOfSeveralPathsFailTheWholeRun) {
 
 TEST(AutoplacerValidate, DuplicateNamesAcrossFilesAreFound) {
   // good/ and good/minimal.yaml again: every policy of minimal.yaml is a duplicate.
-  Run r = run("validate good good/minimal.yaml", kPolicies);
+  Outcome r = run("validate good good/minimal.yaml", kPolicies);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("good/minimal.yaml:5:9: metadata.name: duplicate policy name "
                                "\"minimal\"; first defined at good/minimal.yaml:5:9"));
