@@ -301,6 +301,9 @@ spec:
     model: ewma
     headroom: 0
   behavior:
+    scaleUp:
+      policies:
+        - {type: machines, value: 10, period: 1s}
     scaleDown:
       stabilizationWindow: 0s
     cooldownAfterAdd: 1h

@@ -247,7 +247,9 @@ TEST_F(LoopFlySim, DryRunTouchesNothing) {
   for (int i = 0; i < 4; ++i) {
     PassResult r = pass();
     ASSERT_TRUE(r.succeeded()) << r.message;
-    if (i == 0) EXPECT_TRUE(r.has_changes()) << "a plan to log";
+    if (i == 0) {
+      EXPECT_TRUE(r.has_changes()) << "a plan to log";
+    }
     ASSERT_TRUE(r.report);
     EXPECT_TRUE(r.report->dryRun);
     clock_.advance(5s);
