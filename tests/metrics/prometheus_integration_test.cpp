@@ -371,7 +371,10 @@ TEST_F(PrometheusFlySim, PrometheusKilledMidRunGivesUnknown) {
   const auto in_flight = run_coro(io_, source_->read(p, wall_now()));
   killer.join();
   EXPECT_FALSE(in_flight.known);
-  EXPECT_NE(in_flight.reason.find("query failed: transport"), std::string::npos)
+  // On a loaded machine the kill can land after the query time-out: either reason is a correct
+  // "unknown, and why".
+  EXPECT_TRUE(in_flight.reason.find("query failed: transport") != std::string::npos ||
+              in_flight.reason.find("timeout") != std::string::npos)
       << in_flight.reason;
 
   // And gone: reads and backfills fail at once, with the reason.
