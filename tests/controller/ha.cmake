@@ -1,11 +1,4 @@
 # High availability: etcd client, leader election, etcd state store (engineer "ha").
-#
-# The HA sources are also compiled into a library of their own here, so these tests build and
-# run without the rest of ap_controller (and its areas) being finished.
-file(GLOB ap_ha_sources CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/src/controller/etcd_*.cpp
-     ${CMAKE_SOURCE_DIR}/src/controller/leader_election.cpp)
-add_library(ap_ha_for_tests STATIC ${ap_ha_sources})
-target_link_libraries(ap_ha_for_tests PUBLIC ap_net ap_common Boost::json Boost::url)
 
 # A real etcd on loopback ports for integration tests (Debian package etcd-server).
 add_library(ap_test_etcd STATIC ${CMAKE_SOURCE_DIR}/tests/support/etcd_server.cpp)
@@ -13,13 +6,13 @@ target_include_directories(ap_test_etcd PUBLIC ${CMAKE_SOURCE_DIR}/tests)
 
 ap_add_test(NAME controller_etcd_unit_tests LABEL unit
             SOURCES etcd_codec_test.cpp etcd_client_test.cpp etcd_state_store_test.cpp
-            LIBS ap_ha_for_tests)
+            LIBS ap_controller)
 ap_add_test(NAME controller_leader_election_tests LABEL unit
-            SOURCES leader_election_test.cpp LIBS ap_ha_for_tests)
+            SOURCES leader_election_test.cpp LIBS ap_controller)
 ap_add_test(NAME controller_etcd_integration_tests LABEL integration
-            SOURCES etcd_integration_test.cpp LIBS ap_ha_for_tests ap_test_etcd TIMEOUT 300)
+            SOURCES etcd_integration_test.cpp LIBS ap_controller ap_test_etcd TIMEOUT 300)
 
 # Take-over time with real processes and a real etcd (figures in docs/performance.md).
 # Not a test: run build/tests/controller/leader_takeover_bench by hand.
 add_executable(leader_takeover_bench ${CMAKE_SOURCE_DIR}/bench/leader_takeover_main.cpp)
-target_link_libraries(leader_takeover_bench PRIVATE ap_ha_for_tests ap_test_etcd)
+target_link_libraries(leader_takeover_bench PRIVATE ap_controller ap_test_etcd)
