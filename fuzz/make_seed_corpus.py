@@ -141,4 +141,22 @@ http = {
 for name, text in http.items():
     write("http_request", name, text)
     write("http_server", name, text)
+# ---- policy_yaml: the policies the project ships and its loader test fixtures (good and bad)
+HERE = os.path.dirname(os.path.abspath(__file__))
+for folder in ("deploy/policies", "tests/fixtures/policies/good", "tests/fixtures/policies/bad"):
+    base = os.path.join(HERE, "..", folder)
+    for name in sorted(os.listdir(base)):
+        if name.endswith((".yaml", ".yml")):
+            with open(os.path.join(base, name), "rb") as f:
+                write("policy_yaml", folder.split("/")[-1] + "-" + name, f.read())
+
+# ---- decision: bytes the harness reads as choices (byte_reader.h); a fixed generator keeps the
+# seeds the same on every run.
+import random
+rng = random.Random(20261130)
+for i in range(12):
+    size = rng.choice([16, 64, 256, 1024])
+    write("decision", "random-%02d" % i, bytes(rng.randrange(256) for _ in range(size)))
+write("decision", "zeros", bytes(512))
+write("decision", "ones", bytes([0xFF]) * 512)
 print("seeds written under", ROOT)

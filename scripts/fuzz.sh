@@ -37,7 +37,7 @@ done
 t0=$(date +%s)
 if [ ! -f "$build/build.ninja" ] || ! grep -q '^AUTOPLACER_FUZZ:BOOL=ON' "$build/CMakeCache.txt"; then
   CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DAUTOPLACER_FUZZ=ON -DAUTOPLACER_BENCH=OFF \
-    -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1" >/dev/null
 fi
 cmake --build "$build" --target fuzz_all -j "$(nproc)"
 t1=$(date +%s)

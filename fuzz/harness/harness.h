@@ -33,6 +33,10 @@ void scenario_csv(std::string_view data);
 void http_request(std::string_view data);
 // Durations as policies and flags write them (common/duration.h), with round trips.
 void duration(std::string_view data);
+// PlacementPolicy YAML (policy/policy_loader.h): diagnostics well formed, accepted policies valid.
+void policy_yaml(std::string_view data);
+// The decision core (policy/decision.h): a policy and a run of passes built from the bytes.
+void decision(std::string_view data);
 
 inline std::string_view as_view(const std::uint8_t* data, std::size_t size) {
   return {reinterpret_cast<const char*>(data), size};

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "cli/command.h"
+#include "controller/ha_options.h"
 #include "controller/service.h"
 
 namespace autoplacer::cli {
@@ -16,7 +17,7 @@ const std::string& run_usage() {
           "With FLY_API_TOKEN it manages your Fly app; without one it starts an embedded\n"
           "simulated Fly (flysim) replaying a day of traffic around the world, so you can watch\n"
           "machines follow the users. Stop with Ctrl-C (SIGINT) or SIGTERM.\n\n") +
-      controller::service_options_help();
+      controller::service_options_help() + "\n" + controller::ha_options_help();
   return text;
 }
 

@@ -9,6 +9,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
+#include <set>
 
 #include "controller/work_queue_prometheus.h"
 #include "metrics/self_metrics.h"
@@ -29,6 +30,14 @@ struct Controller::Waiter {
   explicit Waiter(asio::any_io_executor ex) : timer(ex) {}
   asio::steady_timer timer;
   std::optional<PassResult> result;
+};
+
+// Triggers answered once the region applies of their pass are done: the pass's result, with
+// each region's action results merged in as they come.
+struct Controller::PendingAnswer {
+  PassResult result;
+  std::set<std::string> outstanding;  // regions whose apply has not reported yet
+  std::vector<std::shared_ptr<Waiter>> waiters;
 };
 
 namespace {
@@ -158,52 +167,148 @@ asio::awaitable<void> Controller::worker(int id) {
   for (;;) {
     std::optional<std::string> key = co_await queue_.async_get();
     if (!key) break;
-    const std::string policy = split_queue_key(*key).policy;
-    auto it = entries_.find(policy);
+    const QueueKeyParts parts = split_queue_key(*key);
+    auto it = entries_.find(parts.policy);
     if (it == entries_.end()) {  // removed while queued
       queue_.forget(*key);
       queue_.done(*key);
       continue;
     }
     std::shared_ptr<Entry> entry = it->second;
-    // Triggers registered before this pass starts are answered by it; later ones by the re-run
-    // the queue makes after done() (an add while processing).
-    std::vector<std::shared_ptr<Waiter>> waiting;
-    if (auto w = waiters_.find(policy); w != waiters_.end()) {
-      waiting = std::move(w->second);
-      waiters_.erase(w);
-    }
     ++in_flight_;
-    PassResult result;
-    try {
-      result = co_await entry->reconciler->reconcile();
-    } catch (const std::exception& e) {
-      // A bug, not bad data (errors are values): keep the controller alive and back off.
-      spdlog::error("{}: pass threw: {}", policy, e.what());
-      result.policy = policy;
-      result.result = "error";
-      result.reason = "InternalError";
-      result.message = e.what();
+    if (parts.region.empty()) {
+      co_await run_pass(entry, *key);
+    } else {
+      co_await run_region(entry, *key, parts.region);
     }
     --in_flight_;
-    if (!entry->removed && !stopping_) {
-      if (result.result == "error") {
-        const Duration backoff = queue_.add_rate_limited(*key);
-        spdlog::debug("{}: retry in {}", policy, format_duration(backoff));
-      } else {
-        queue_.forget(*key);
-      }
-      queue_.add_after(*key, entry->reconciler->policy().spec.traffic.interval);
-    }
-    queue_.done(*key);
-    for (auto& w : waiting) {
-      w->result = result;
-      w->timer.cancel();
-    }
     if (stopping_ && in_flight_ == 0 && idle_) idle_->cancel();
   }
   --workers_running_;
   if (stopping_ && workers_running_ == 0 && idle_) idle_->cancel();
+}
+
+void Controller::answer(const std::vector<std::shared_ptr<Waiter>>& waiters, const PassResult& r) {
+  for (const auto& w : waiters) {
+    w->result = r;
+    w->timer.cancel();
+  }
+}
+
+asio::awaitable<void> Controller::run_pass(std::shared_ptr<Entry> entry, const std::string& key) {
+  const std::string policy = entry->reconciler->name();
+  // Triggers registered before this pass starts are answered by it; later ones by the re-run
+  // the queue makes after done() (an add while processing).
+  std::vector<std::shared_ptr<Waiter>> waiting;
+  if (auto w = waiters_.find(policy); w != waiters_.end()) {
+    waiting = std::move(w->second);
+    waiters_.erase(w);
+  }
+  PassResult result;
+  try {
+    PassOptions options;
+    options.defer_apply = true;
+    result = co_await entry->reconciler->reconcile(options);
+  } catch (const std::exception& e) {
+    // A bug, not bad data (errors are values): keep the controller alive and back off.
+    spdlog::error("{}: pass threw: {}", policy, e.what());
+    result.policy = policy;
+    result.result = "error";
+    result.reason = "InternalError";
+    result.message = e.what();
+  }
+  std::set<std::string> outstanding;
+  if (!entry->removed && !stopping_) {
+    if (result.result == "error") {
+      const Duration backoff = queue_.add_rate_limited(key);
+      spdlog::debug("{}: retry in {}", policy, format_duration(backoff));
+    } else {
+      queue_.forget(key);
+    }
+    queue_.add_after(key, entry->reconciler->policy().spec.traffic.interval);
+    // Each region's actions go through the region's own key.
+    for (const auto& region : result.dispatched) {
+      const std::string region_key = queue_key(policy, region);
+      if (queue_.num_requeues(region_key) > 0 && !queue_.is_processing(region_key)) {
+        // Backing off after a failure: the retry (when its backoff ends) applies this newer plan.
+        if (result.report)
+          for (auto& a : result.report->results)
+            if (a.action.region == region)
+              a.reason = region +
+                         " is backing off after a failed apply; this plan is applied "
+                         "when its retry comes";
+        continue;
+      }
+      queue_.add(region_key);
+      outstanding.insert(region);
+    }
+  }
+  queue_.done(key);
+  // A trigger still waiting for an older pass's regions gets this newer answer instead.
+  if (auto old = pending_answers_.find(policy); old != pending_answers_.end()) {
+    waiting.insert(waiting.end(), old->second->waiters.begin(), old->second->waiters.end());
+    pending_answers_.erase(old);
+  }
+  if (outstanding.empty() || waiting.empty()) {
+    answer(waiting, result);
+  } else {
+    auto pending = std::make_shared<PendingAnswer>();
+    pending->result = std::move(result);
+    pending->outstanding = std::move(outstanding);
+    pending->waiters = std::move(waiting);
+    pending_answers_[policy] = std::move(pending);
+  }
+}
+
+asio::awaitable<void> Controller::run_region(std::shared_ptr<Entry> entry, const std::string& key,
+                                             const std::string& region) {
+  const std::string policy = entry->reconciler->name();
+  std::optional<ApplyReport> report;
+  try {
+    report = co_await entry->reconciler->apply_region(region);
+  } catch (const std::exception& e) {
+    spdlog::error("{}: apply of {} threw: {}", policy, region, e.what());
+    ApplyReport failed;
+    ActionResult r;
+    r.outcome = Outcome::kFailed;
+    r.reason = e.what();
+    failed.results.push_back(std::move(r));
+    report = std::move(failed);
+  }
+  if (!entry->removed && !stopping_) {
+    if (report && report->count(Outcome::kFailed) > 0 &&
+        entry->reconciler->has_region_work(region)) {
+      const Duration backoff = queue_.add_rate_limited(key);
+      spdlog::info("{}: {} had {} failed action(s); retrying the region alone in {}", policy,
+                   region, report->count(Outcome::kFailed), format_duration(backoff));
+    } else {
+      queue_.forget(key);
+    }
+  }
+  queue_.done(key);
+
+  auto it = pending_answers_.find(policy);
+  if (it == pending_answers_.end() || !it->second->outstanding.contains(region)) co_return;
+  PendingAnswer& pending = *it->second;
+  pending.outstanding.erase(region);
+  if (report && pending.result.report) {
+    auto& results = pending.result.report->results;
+    const bool same_plan = report->generation == pending.result.generation;
+    std::size_t next = 0;
+    for (auto& a : results) {
+      if (a.action.region != region) continue;
+      if (same_plan && next < report->results.size()) {
+        a = report->results[next++];
+      } else {
+        a.reason = "superseded by pass " + std::to_string(report->generation);
+      }
+    }
+  }
+  if (pending.outstanding.empty()) {
+    auto done = it->second;
+    pending_answers_.erase(it);
+    answer(done->waiters, done->result);
+  }
 }
 
 asio::awaitable<void> Controller::fast_path_loop(std::shared_ptr<Entry> entry) {
@@ -249,6 +354,9 @@ asio::awaitable<void> Controller::shutdown(std::chrono::milliseconds grace) {
   queue_.shut_down();
   for (auto& [policy, list] : waiters_)
     for (auto& w : list) w->timer.cancel();
+  for (auto& [policy, pending] : pending_answers_)
+    for (auto& w : pending->waiters) w->timer.cancel();
+  pending_answers_.clear();
   if (in_flight_ > 0 || workers_running_ > 0) {
     idle_ = std::make_unique<asio::steady_timer>(executor_);
     idle_->expires_after(grace);

@@ -4,13 +4,20 @@
 // token bucket) that `workers` coroutines drain, so at most `workers` passes run at once whatever
 // the number of policies.
 //
+//   - two kinds of keys: "policy" runs the pass (observe, decide, diff, save) and hands each
+//     region's actions to the key "policy/region", which applies them (re-list, lease, act).
+//     So a slow region (a create that takes long) or a failing one (backed off alone, with the
+//     key's exponential backoff, retrying its latest plan) never holds up the other regions or
+//     the next decision. A region key that is backing off is not woken by a newer pass: the
+//     newer plan replaces the stored one and waits for the retry;
 //   - every policy is queued at start, then again `traffic.interval` after each pass
 //     (add_after); a failed pass is re-queued with the queue's backoff as well, whichever is
 //     sooner;
 //   - the fast path: per policy, demand is sampled every fastPath.interval between passes and a
 //     spike queues the policy now;
 //   - on demand: trigger() (POST /trigger) queues the policy and waits for a pass that started
-//     after the request, so the answer reflects the world as it is now;
+//     after the request, and for the region applies it dispatched, so the answer reflects the
+//     world as it is now (regions backing off are reported as such, not waited for);
 //   - policy changes from the watcher: set_policies() adds, updates (a new spec bumps
 //     observedGeneration and queues a pass now) and removes reconcilers; an invalid change marks
 //     every policy Degraded and keeps the last good ones running;
@@ -87,7 +94,12 @@ class Controller final : public ControllerView {
  private:
   struct Entry;
   struct Waiter;
+  struct PendingAnswer;
   boost::asio::awaitable<void> worker(int id);
+  boost::asio::awaitable<void> run_pass(std::shared_ptr<Entry> entry, const std::string& key);
+  boost::asio::awaitable<void> run_region(std::shared_ptr<Entry> entry, const std::string& key,
+                                          const std::string& region);
+  static void answer(const std::vector<std::shared_ptr<Waiter>>& waiters, const PassResult& r);
   boost::asio::awaitable<void> fast_path_loop(std::shared_ptr<Entry> entry);
   void start_fast_path(const std::shared_ptr<Entry>& entry);
 
@@ -99,6 +111,8 @@ class Controller final : public ControllerView {
   std::map<std::string, std::shared_ptr<fly::MachinesApi>> api_by_app_;
   std::map<std::string, std::shared_ptr<Entry>> entries_;
   std::map<std::string, std::vector<std::shared_ptr<Waiter>>> waiters_;
+  // policy -> a pass whose triggers wait for the region applies it dispatched.
+  std::map<std::string, std::shared_ptr<PendingAnswer>> pending_answers_;
   std::optional<std::string> invalid_change_;
   bool running_ = false;
   bool stopping_ = false;

@@ -298,10 +298,28 @@ Plan diff(const Decision& decision, const std::vector<fly::Machine>& machines,
         retire_action(r, *candidates[i], policy.spec.retire.cordonFirst, why);
       }
       if (n < surplus) {
-        plan.notes.push_back({r, "",
-                              plural(surplus - n, "surplus machine") +
-                                  " not retired: not ours (adoptExisting is " +
-                                  (rules.adoptExisting ? "on" : "off") + ") or held"});
+        // Why the rest stays: active machines we may not change (not ours), or ours but held.
+        HeldSurplus held;
+        for (const auto& s : seen) {
+          if (!is_active(*s.m) || s.c.actionable()) continue;
+          if (s.c.managed()) {
+            ++held.held;
+          } else {
+            ++held.notOwned;
+          }
+        }
+        const int left = surplus - n;
+        held.notOwned = std::min(held.notOwned, left);
+        held.held = std::min(held.held, left - held.notOwned);
+        if (held.notOwned + held.held == 0) held.held = left;
+        plan.heldSurplus[r] = held;
+        std::string kept;
+        if (held.notOwned > 0)
+          kept = std::to_string(held.notOwned) + " not ours (adoptExisting is " +
+                (rules.adoptExisting ? "on" : "off") + ")";
+        if (held.held > 0)
+          kept += (kept.empty() ? "" : ", ") + std::to_string(held.held) + " held";
+        plan.notes.push_back({r, "", plural(left, "surplus machine") + " left running: " + kept});
       }
     }
     // A machine we cordoned in an earlier pass whose retire did not finish: not serving, not

@@ -160,9 +160,20 @@ asio::awaitable<EtcdResult<LeaseTimeToLiveResponse>> EtcdGatewayClient::lease_ti
 
 Result<EtcdClientOptions, std::string> etcd_options_from(
     const EtcdFlagValues& flags, const std::function<const char*(const char*)>& getenv_fn) {
-  auto pick = [&](const std::string& flag, const char* env) -> std::string {
+  // Each setting has a short environment name (ETCD_ENDPOINTS, as etcd's own tools spell it) and
+  // the older AUTOPLACER_ETCD_* one; the short one wins when both are set.
+  auto env = [&](const char* name) -> const char* {
+    if (!getenv_fn) return nullptr;
+    const std::string prefixed = name;
+    const std::string bare = prefixed.substr(std::string("AUTOPLACER_").size());
+    const char* v = getenv_fn(bare.c_str());
+    if (v != nullptr && *v != '\0') return v;
+    v = getenv_fn(name);
+    return v != nullptr && *v != '\0' ? v : nullptr;
+  };
+  auto pick = [&](const std::string& flag, const char* name) -> std::string {
     if (!flag.empty()) return flag;
-    const char* v = getenv_fn ? getenv_fn(env) : nullptr;
+    const char* v = env(name);
     return v != nullptr ? std::string(v) : std::string();
   };
   EtcdClientOptions o;
@@ -190,11 +201,11 @@ Result<EtcdClientOptions, std::string> etcd_options_from(
     return make_err(std::string("--etcd-cert and --etcd-key go together"));
   }
   o.username = pick(flags.username, "AUTOPLACER_ETCD_USERNAME");
-  const char* pw = getenv_fn ? getenv_fn("AUTOPLACER_ETCD_PASSWORD") : nullptr;
+  const char* pw = env("AUTOPLACER_ETCD_PASSWORD");
   if (pw != nullptr) o.password = pw;
   if (!o.username.empty() && o.password.empty()) {
     return make_err(
-        std::string("--etcd-username needs AUTOPLACER_ETCD_PASSWORD in the environment"));
+        std::string("--etcd-user needs ETCD_PASSWORD (or AUTOPLACER_ETCD_PASSWORD) in the environment"));
   }
   auto timeout = pick(flags.request_timeout, "AUTOPLACER_ETCD_REQUEST_TIMEOUT");
   if (!timeout.empty()) {

@@ -115,10 +115,11 @@ class EtcdGatewayClient final : public Etcd {
 };
 
 // Reads client options from flags already split into name/value pairs and from the environment:
-// --etcd-endpoints (comma list) / AUTOPLACER_ETCD_ENDPOINTS, --etcd-ca / AUTOPLACER_ETCD_CA,
-// --etcd-cert, --etcd-key, --etcd-username / AUTOPLACER_ETCD_USERNAME, and the password only
-// from AUTOPLACER_ETCD_PASSWORD (a flag would show it in `ps`). Flags win over the environment.
-// `getenv` is injectable for tests. Empty endpoints: the caller uses the local state directory.
+// --etcd-endpoints (comma list) / ETCD_ENDPOINTS, --etcd-ca / ETCD_CA, --etcd-cert / ETCD_CERT,
+// --etcd-key / ETCD_KEY, --etcd-user / ETCD_USERNAME, and the password only from ETCD_PASSWORD
+// (a flag would show it in `ps`). Each variable may also be spelled AUTOPLACER_ETCD_*. Flags win
+// over the environment. `getenv` is injectable for tests. Empty endpoints: the caller uses the
+// local state directory.
 struct EtcdFlagValues {
   std::string endpoints;
   std::string ca;

@@ -54,6 +54,13 @@ std::optional<std::string_view> bearer_token(const net::Request& req) {
   return value;
 }
 
+// Whether a role object (HttpApiOptions::role) says `role`.
+bool role_is(const json::value& ha, std::string_view role) {
+  if (!ha.is_object()) return false;
+  const auto* r = ha.as_object().if_contains("role");
+  return r != nullptr && r->is_string() && r->get_string() == role;
+}
+
 // Releases a trigger slot when the handler ends, however it ends.
 struct SlotGuard {
   std::shared_ptr<std::atomic<int>> counter;
@@ -74,17 +81,36 @@ net::Router HttpApi::make_router(ControllerView& view, const HttpApiOptions& opt
           co_return net::make_response(http::status::ok, "ok\n", "text/plain");
         });
 
+  auto role = options.role;
   r.add(http::verb::get, "/readyz",
-        [v](const net::Request&, const net::RouteParams&) -> asio::awaitable<net::Response> {
+        [v, role](const net::Request&, const net::RouteParams&) -> asio::awaitable<net::Response> {
           Readiness ready = v->readiness();
+          json::value ha = role ? role() : json::value();
+          if (role_is(ha, "no_quorum")) {
+            ready.ready = false;
+            const auto* summary = ha.as_object().if_contains("summary");
+            ready.reason = summary != nullptr && summary->is_string()
+                               ? std::string(summary->get_string())
+                               : std::string("no quorum");
+          }
           json::object body{{"ready", ready.ready}, {"reason", ready.reason}};
+          if (ha.is_object() && ha.as_object().contains("role"))
+            body["role"] = ha.as_object().at("role");
           if (!ready.detail.is_null()) body["detail"] = ready.detail;
+          if (!ha.is_null()) body["ha"] = ha;
           co_return json_reply(ready.ready ? 200 : 503, body);
         });
 
   r.add(http::verb::get, "/status",
-        [v](const net::Request&, const net::RouteParams&) -> asio::awaitable<net::Response> {
-          co_return json_reply(200, v->status_json());
+        [v, role](const net::Request&, const net::RouteParams&) -> asio::awaitable<net::Response> {
+          json::value status = v->status_json();
+          if (role && status.is_object()) {
+            json::value ha = role();
+            if (ha.is_object() && ha.as_object().contains("role"))
+              status.as_object()["role"] = ha.as_object().at("role");
+            status.as_object()["ha"] = std::move(ha);
+          }
+          co_return json_reply(200, status);
         });
 
   r.add(http::verb::get, "/metrics",

@@ -4,8 +4,9 @@
 //
 //   GET  /metrics                 Prometheus text exposition of the controller's registry
 //   GET  /healthz                 200 while the process serves requests (liveness)
-//   GET  /readyz                  200 once the first pass of every policy succeeded, else 503
-//   GET  /status                  JSON: policies, conditions, placement, recent decisions
+//   GET  /readyz                  200 once the first pass of every policy succeeded, else 503;
+//                                 in HA mode also the role (see HttpApiOptions::role)
+//   GET  /status                  JSON: policies, conditions, placement, recent decisions, role
 //   POST /trigger[?policy=NAME]   reconcile now (one policy, or all) and answer the result
 //
 // /trigger changes the world, so when a token is configured it needs
@@ -19,6 +20,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/value.hpp>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -57,8 +59,15 @@ class ControllerView {
 
 struct HttpApiOptions {
   std::string trigger_token;  // empty: /trigger needs no token (bind to loopback then)
+  // This replica's role in the leader election (HA mode, controller/ha_runtime.h): an object
+  // with at least "role": "leader" | "follower" | "no_quorum". Added to /readyz and /status as
+  // "ha". A follower stays ready (it is healthy and waiting to take over); "no_quorum" makes
+  // /readyz answer 503, since this replica can neither act nor know who does. Empty: no "ha".
+  std::function<boost::json::value()> role;
   int max_concurrent_triggers = 4;
-  net::HttpServer::Options server;  // limits and timeouts
+  // Limits and timeouts. Idle connections are reclaimed at the cap, so a client holding many
+  // connections open cannot lock out the health checks.
+  net::HttpServer::Options server{.reclaim_idle_connections = true};
 };
 
 // Compares in time that depends only on the length of `expected`, never on where `given` first

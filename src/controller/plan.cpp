@@ -35,6 +35,30 @@ std::vector<std::string> Plan::regions() const {
   return out;
 }
 
+std::string HeldSurplus::reason() const {
+  if (notOwned > 0 && held > 0) return "not owned, held";
+  return notOwned > 0 ? "not owned" : "held";
+}
+
+Plan region_plan(const Plan& plan, const std::string& region) {
+  Plan out;
+  out.policy = plan.policy;
+  out.app = plan.app;
+  out.generation = plan.generation;
+  out.at = plan.at;
+  out.retire = plan.retire;
+  out.desired = plan.desired;
+  out.active = plan.active;
+  out.createsLimited = plan.createsLimited;
+  for (const auto& a : plan.actions)
+    if (a.region == region) out.actions.push_back(a);
+  for (const auto& n : plan.notes)
+    if (n.region == region) out.notes.push_back(n);
+  if (auto it = plan.heldSurplus.find(region); it != plan.heldSurplus.end())
+    out.heldSurplus.emplace(region, it->second);
+  return out;
+}
+
 int Plan::count(ActionKind k) const {
   return static_cast<int>(
       std::count_if(actions.begin(), actions.end(), [&](const Action& a) { return a.kind == k; }));

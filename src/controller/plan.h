@@ -44,6 +44,16 @@ struct Action {
   std::string reason;        // why, for logs and `plan`
 };
 
+// A region above its desired count whose surplus the controller may not retire: the machines
+// are not ours (adoptExisting off) or are held (deploy, foreign lease, host not ok). Such a
+// region is "held", not a change: it is logged and reported once, not announced every pass.
+struct HeldSurplus {
+  int notOwned = 0;  // counted machines that are not ours to change
+  int held = 0;      // ours, but held this pass
+  // "not owned", "held" or "not owned, held": the reason logged and shown in status.
+  std::string reason() const;
+};
+
 // Something deliberately not done, for the plan printout and status.
 struct PlanNote {
   std::string region;
@@ -65,6 +75,8 @@ struct Plan {
   std::vector<Action> actions;  // execution order: scale-up regions first, then scale-down
   std::vector<PlanNote> notes;
   bool createsLimited = false;  // behavior.maxCreatesPerPass cut creates short
+  // Regions whose surplus (or part of it) stays because it is not ours or held.
+  std::map<std::string, HeldSurplus> heldSurplus;
 
   bool empty() const { return actions.empty(); }
   // Regions that have actions, in order of their first action.
@@ -81,6 +93,9 @@ struct Plan {
 //   Plan: 1 to create, 1 to start, 0 to uncordon, 1 to retire (stop).
 // or "No changes. ..." when empty.
 std::string format_plan(const Plan& plan);
+// The part of `plan` one region's work-queue key applies: that region's actions and notes, with
+// the whole plan's desired and active counts (the executor re-checks against them).
+Plan region_plan(const Plan& plan, const std::string& region);
 std::string format_action(const Action& a);  // one line, no indentation
 
 }  // namespace autoplacer::controller

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "controller/diff.h"
+#include "controller/work_queue.h"
 #include "metrics/self_metrics.h"
 
 namespace autoplacer::controller {
@@ -75,6 +76,16 @@ json::value PassResult::to_json() const {
                                  {"regions", std::move(regions)}};
   }
   if (plan) o["plan"] = format_plan(*plan);
+  if (!held.empty()) {
+    json::object h;
+    for (const auto& [region, why] : held) h[region] = why;
+    o["held"] = std::move(h);
+  }
+  if (!dispatched.empty()) {
+    json::array d;
+    for (const auto& region : dispatched) d.push_back(json::value(region));
+    o["dispatched"] = std::move(d);
+  }
   if (report) {
     json::array actions;
     for (const auto& r : report->results) {
@@ -101,6 +112,7 @@ std::vector<std::string> describe_pass(const PassResult& r) {
       lines.push_back(r.policy + ": holding placement: " + r.decision->heldReason);
     for (const auto& [region, rd] : r.decision->regions) {
       if (rd.desired == rd.current && rd.direction == Direction::kNone) continue;
+      if (r.held.contains(region)) continue;  // not a change: logged once by note_held()
       lines.push_back(r.policy + ": " + region + " " + std::to_string(rd.current) + " -> " +
                       std::to_string(rd.desired) + " (" + autoplacer::to_string(rd.direction) +
                       ", " + autoplacer::to_string(rd.reason) + "): " + rd.message);
@@ -175,14 +187,25 @@ asio::awaitable<void> PolicyReconciler::load_state() {
       std::from_chars(text.data(), text.data() + text.size(), saved, 16);
       if (saved != spec_hash_) ++policy_generation_;  // the file changed while we were down
     }
+    if (auto* t = o.if_contains("timeToServe")) {
+      auto restored = TimeToServe::from_json(*t);
+      if (restored) {
+        tts_ = std::move(*restored);
+      } else {
+        spdlog::warn("{}: saved time-to-serve unusable, measuring afresh: {}", name,
+                     restored.error());
+      }
+    }
   } else if (!controller_blob) {
     spdlog::warn("{}: could not load controller state: {}", name, controller_blob.error().message);
   }
   auto decision_blob = co_await env_.store->load(name, kStateDecision);
+  bool resumed = false;
   if (decision_blob && *decision_blob) {
     auto restored = decision_state_from_json(**decision_blob);
     if (restored) {
       state_ = std::move(*restored);
+      resumed = true;
       spdlog::info(
           "{}: resumed decision state (history, windows and cooldowns) from the state store", name);
     } else {
@@ -192,6 +215,9 @@ asio::awaitable<void> PolicyReconciler::load_state() {
     spdlog::warn("{}: could not load decision state, starting cold: {}", name,
                  decision_blob.error().message);
   }
+  // A cold start learns the demand history from the traffic source (query_range), so the
+  // forecast is warm from the first pass instead of after a day.
+  if (!resumed) co_await backfill_history();
   auto status_blob = co_await env_.store->load(name, kStateStatus);
   if (status_blob && *status_blob) {
     auto restored = PolicyStatus::from_json(**status_blob);
@@ -212,6 +238,7 @@ asio::awaitable<StateResult<Unit>> PolicyReconciler::save_write_ahead() {
   blob["generation"] = generation_;
   blob["policyGeneration"] = policy_generation_;
   blob["specHash"] = hash.str();
+  blob["timeToServe"] = tts_.to_json();
   co_return co_await env_.store->save(name, kStateController, std::move(blob));
 }
 
@@ -255,6 +282,11 @@ asio::awaitable<PassResult> PolicyReconciler::reconcile(PassOptions options) {
                                        r.finished);
     co_return r;
   }
+  // HA: a new leadership (term) may follow another leader's passes: read the state again.
+  if (env_.leader && env_.leader->term() != loaded_term_) {
+    loaded_term_ = env_.leader->term();
+    loaded_ = false;
+  }
   co_await load_state();
 
   // 3. Observe machines: one list of the whole app, with config (clone source) and leases.
@@ -273,6 +305,7 @@ asio::awaitable<PassResult> PolicyReconciler::reconcile(PassOptions options) {
   for (const auto& settled : executor_.settle(machines))
     spdlog::info("{}: settled: {}", name(), settled);
   point("pass.listed");
+  observe_time_to_serve(machines, now);
   FleetObservation fleet = build_fleet_observation(machines, policy_, now);
 
   // 4. Demand (never throws; unknown is a reading with known == false).
@@ -287,6 +320,7 @@ asio::awaitable<PassResult> PolicyReconciler::reconcile(PassOptions options) {
   input.fleet = fleet;
   input.demand = demand;
   input.now = now;
+  input.measuredTimeToServe = tts_.horizon();  // used when forecast.horizon is auto
   Decision decision = decide(input, state);
   const std::uint64_t generation = generation_ + 1;
   Plan plan = diff(decision, machines, policy_, *env_.catalog, generation);
@@ -294,6 +328,7 @@ asio::awaitable<PassResult> PolicyReconciler::reconcile(PassOptions options) {
   r.generation = generation;
   r.decision = decision;
   r.plan = plan;
+  note_held(r, !options.plan_only);
 
   if (options.plan_only) {
     r.result = "success";
@@ -326,29 +361,63 @@ asio::awaitable<PassResult> PolicyReconciler::reconcile(PassOptions options) {
     r.finished = env_.clock->now();
     co_return r;
   }
-  ApplyReport report = co_await executor_.apply(plan, policy_);
-  point("pass.applied");
+  // The controller applies each region under its own queue key (defer_apply); dryRun and
+  // forecastOnly are reported by the executor without a call, so they need no key.
+  const bool defer = options.defer_apply && policy_.spec.mode == Mode::kEnforce && !plan.empty();
+  ApplyReport report;
+  if (defer) {
+    report.policy = plan.policy;
+    report.generation = plan.generation;
+    report.plan = plan;
+    std::set<std::string> regions_with_actions;
+    for (const auto& region : plan.regions()) {
+      region_plans_[region] = region_plan(plan, region);
+      regions_with_actions.insert(region);
+      r.dispatched.push_back(region);
+    }
+    // Level-triggered: a region the newest plan leaves alone has nothing left to retry.
+    std::erase_if(region_plans_,
+                  [&](const auto& kv) { return !regions_with_actions.contains(kv.first); });
+    std::erase_if(region_errors_,
+                  [&](const auto& kv) { return !regions_with_actions.contains(kv.first); });
+    for (const auto& a : plan.actions) {
+      ActionResult q;
+      q.action = a;
+      q.machineId = a.machineId;
+      q.region = a.machineRegion.empty() ? a.region : a.machineRegion;
+      q.outcome = Outcome::kSkipped;
+      q.reason = "queued under key " + queue_key(name(), a.region);
+      report.results.push_back(std::move(q));
+    }
+  } else {
+    region_plans_.clear();
+    const TimePoint apply_started = env_.clock->now();
+    report = co_await executor_.apply(plan, policy_);
+    point("pass.applied");
+    record_apply(report, true, apply_started, env_.clock->now());
+  }
   r.report = report;
   r.result = "success";
-  r.reason = plan.empty() ? "NoChanges" : (report.dryRun ? "DryRun" : "Applied");
-  r.message = plan.empty() ? "placement matches the decision"
-                           : std::to_string(report.count(Outcome::kOk)) + " ok, " +
-                                 std::to_string(report.count(Outcome::kFailed)) + " failed, " +
-                                 std::to_string(report.count(Outcome::kUnknown)) + " unknown, " +
-                                 std::to_string(report.count(Outcome::kSkipped)) + " skipped";
+  if (plan.empty()) {
+    r.reason = "NoChanges";
+    r.message = "placement matches the decision";
+  } else if (defer) {
+    r.reason = "Dispatched";
+    r.message = std::to_string(plan.actions.size()) + " action(s) queued for " +
+                std::to_string(r.dispatched.size()) + " region(s)";
+  } else {
+    r.reason = report.dryRun ? "DryRun" : "Applied";
+    r.message = std::to_string(report.count(Outcome::kOk)) + " ok, " +
+                std::to_string(report.count(Outcome::kFailed)) + " failed, " +
+                std::to_string(report.count(Outcome::kUnknown)) + " unknown, " +
+                std::to_string(report.count(Outcome::kSkipped)) + " skipped";
+  }
   r.finished = env_.clock->now();
 
   // 8. Status, metrics, log, save.
   update_status(r, fleet, demand, now);
-  export_metrics(decision, demand);
+  export_metrics(decision, demand, r.held);
   if (env_.metrics) {
-    for (const auto& a : report.results) {
-      if (a.outcome == Outcome::kSkipped) continue;
-      const char* result = a.outcome == Outcome::kOk        ? "ok"
-                           : a.outcome == Outcome::kUnknown ? "unknown"
-                                                            : "error";
-      env_.metrics->action(name(), a.region, controller::to_string(a.action.kind), result);
-    }
     env_.metrics->reconcile_finished(name(), "success", seconds_between(r.started, r.finished),
                                      r.finished);
   }
@@ -377,6 +446,7 @@ void PolicyReconciler::update_status(const PassResult& r, const FleetObservation
 
   for (const auto& [region, rd] : d.regions) {
     if (rd.desired == rd.current && rd.direction == Direction::kNone) continue;
+    if (r.held.contains(region)) continue;  // recorded once by note_held()
     status_.record_decision(DecisionRecord{now, region, rd.current, rd.desired,
                                            autoplacer::to_string(rd.direction),
                                            autoplacer::to_string(rd.reason), rd.message});
@@ -404,9 +474,18 @@ void PolicyReconciler::update_status(const PassResult& r, const FleetObservation
     status_.set_condition(ConditionType::kScalingLimited, false, "WithinBounds",
                           "the desired placement is within every bound", now);
   }
-  const ApplyReport& rep = *r.report;
-  const int failed = rep.count(Outcome::kFailed);
-  const int unknown = rep.count(Outcome::kUnknown);
+  refresh_action_conditions(now);
+}
+
+void PolicyReconciler::refresh_action_conditions(TimePoint now) {
+  int failed = 0;
+  int unknown = 0;
+  std::vector<std::string> failing;
+  for (const auto& [region, e] : region_errors_) {
+    failed += e.failed;
+    unknown += e.unknown;
+    if (e.failed > 0) failing.push_back(region);
+  }
   if (policy_.spec.mode == Mode::kDryRun) {
     status_.set_condition(ConditionType::kAbleToScale, false, "DryRun",
                           "mode dryRun: the plan is logged, nothing is changed", now);
@@ -414,8 +493,10 @@ void PolicyReconciler::update_status(const PassResult& r, const FleetObservation
     status_.set_condition(ConditionType::kAbleToScale, false, "ForecastOnly",
                           "mode forecastOnly: the placement is exported as metrics only", now);
   } else if (failed > 0) {
-    status_.set_condition(ConditionType::kAbleToScale, false, "ActionsFailed",
-                          std::to_string(failed) + " action(s) failed this pass", now);
+    status_.set_condition(
+        ConditionType::kAbleToScale, false, "ActionsFailed",
+        std::to_string(failed) + " action(s) failed in the last apply of " + join(failing, ", "),
+        now);
   } else {
     status_.set_condition(ConditionType::kAbleToScale, true, "SucceededActions",
                           "the controller can change machines", now);
@@ -429,14 +510,153 @@ void PolicyReconciler::update_status(const PassResult& r, const FleetObservation
   } else if (failed > 0 || unknown > 0) {
     status_.set_condition(ConditionType::kDegraded, true, "ActionErrors",
                           std::to_string(failed) + " failed and " + std::to_string(unknown) +
-                              " unknown action outcome(s) this pass",
+                              " unknown action outcome(s) in the last apply",
                           now);
   } else {
     status_.set_condition(ConditionType::kDegraded, false, "AsExpected", "nothing is wrong", now);
   }
 }
 
-void PolicyReconciler::export_metrics(const Decision& d, const DemandReading& demand) {
+void PolicyReconciler::record_apply(const ApplyReport& report, bool whole_plan, TimePoint started,
+                                    TimePoint now) {
+  if (whole_plan) region_errors_.clear();
+  std::map<std::string, RegionErrors> errors;
+  for (const auto& region : report.plan.regions()) errors[region];
+  for (const auto& a : report.results) {
+    if (a.outcome == Outcome::kFailed) ++errors[a.action.region].failed;
+    if (a.outcome == Outcome::kUnknown) ++errors[a.action.region].unknown;
+  }
+  for (const auto& [region, e] : errors) {
+    if (e.failed + e.unknown > 0) {
+      region_errors_[region] = e;
+    } else {
+      region_errors_.erase(region);
+    }
+  }
+  for (const auto& a : report.results) {
+    if (a.outcome != Outcome::kOk) continue;
+    if (a.action.kind == ActionKind::kCreate || a.action.kind == ActionKind::kStart)
+      tts_.watch(a.machineId, a.region, started);
+  }
+  if (env_.metrics) {
+    for (const auto& a : report.results) {
+      if (a.outcome == Outcome::kSkipped) continue;
+      const char* result = a.outcome == Outcome::kOk        ? "ok"
+                           : a.outcome == Outcome::kUnknown ? "unknown"
+                                                            : "error";
+      env_.metrics->action(name(), a.region, controller::to_string(a.action.kind), result);
+    }
+  }
+  if (!whole_plan) {  // a region applied under its own key: its lines now (log_pass did the rest)
+    for (const auto& a : report.results) {
+      std::string line =
+          name() + ":   " + format_action(a.action) + " -> " + controller::to_string(a.outcome);
+      if (!a.reason.empty()) line += " (" + a.reason + ")";
+      if (a.outcome == Outcome::kFailed || a.outcome == Outcome::kUnknown) {
+        spdlog::warn("{}", line);
+      } else {
+        spdlog::info("{}", line);
+      }
+    }
+  }
+  refresh_action_conditions(now);
+}
+
+asio::awaitable<std::optional<ApplyReport>> PolicyReconciler::apply_region(
+    const std::string& region) {
+  auto it = region_plans_.find(region);
+  if (it == region_plans_.end()) co_return std::nullopt;
+  Plan plan = std::move(it->second);
+  region_plans_.erase(it);
+  if (env_.leader && !env_.leader->may_act()) co_return std::nullopt;  // a follower acts on nothing
+  const TimePoint started = env_.clock->now();
+  ApplyReport report = co_await executor_.apply(plan, policy_);
+  point("pass.applied");
+  record_apply(report, false, started, env_.clock->now());
+  // Failed actions are retried (after the key's backoff) from the same plan unless a newer pass
+  // replaced it meanwhile; the executor re-lists and re-checks every action before acting.
+  if (report.count(Outcome::kFailed) > 0 && !region_plans_.contains(region))
+    region_plans_.emplace(region, std::move(plan));
+  if (auto saved = co_await env_.store->save(name(), kStateStatus, status_.to_json()); !saved)
+    spdlog::warn("{}: could not save status: {}", name(), saved.error().message);
+  co_return report;
+}
+
+void PolicyReconciler::note_held(PassResult& r, bool report) {
+  r.held.clear();
+  const Plan& plan = *r.plan;
+  const Decision& d = *r.decision;
+  std::set<std::string> acting;
+  for (const auto& a : plan.actions) acting.insert(a.region);
+  for (const auto& [region, hs] : plan.heldSurplus) {
+    if (acting.contains(region)) continue;  // part of the surplus goes: that is a change
+    r.held[region] = hs.reason();
+  }
+  if (!report) return;
+  const TimePoint now = r.started;
+  for (auto it = held_logged_.begin(); it != held_logged_.end();) {
+    if (r.held.contains(it->first)) {
+      ++it;
+    } else {
+      it = held_logged_.erase(it);
+    }
+  }
+  for (const auto& [region, why] : r.held) {
+    auto rd = d.regions.find(region);
+    const int current = rd == d.regions.end() ? plan.active.at(region) : rd->second.current;
+    const int desired = rd == d.regions.end() ? plan.desired.at(region) : rd->second.desired;
+    const std::string key = std::to_string(current) + "->" + std::to_string(desired) + " " + why;
+    if (held_logged_[region] == key) continue;  // already said; not news every pass
+    held_logged_[region] = key;
+    const int surplus = current - desired;
+    const std::string message = std::to_string(surplus) + " surplus machine(s) " +
+                                (why == "held" ? "held (deploy, lease or host)"
+                                               : "not ours to retire (adoptExisting off)") +
+                                "; left running and counted as capacity";
+    spdlog::info("{}: {} held at {} (desired {}, {}): {}", name(), region, current, desired, why,
+                 message);
+    status_.record_decision(DecisionRecord{now, region, current, desired, "none",
+                                           why == "held" ? "Held" : "NotOwned", message});
+  }
+}
+
+void PolicyReconciler::observe_time_to_serve(const std::vector<fly::Machine>& machines,
+                                             TimePoint now) {
+  for (const auto& s : tts_.observe(machines, now)) {
+    spdlog::info("{}: machine {} in {} served {} after its {} (estimate for {}: {})", name(),
+                 s.machineId, s.region, format_duration(s.duration),
+                 s.fromEvents ? "request (Fly's events)" : "request (seen by a list)", s.region,
+                 format_duration(tts_.estimate(s.region).value_or(s.duration)));
+  }
+  if (env_.metrics)
+    for (const auto& [region, d] : tts_.estimates())
+      env_.metrics->set_time_to_serve(name(), region, std::chrono::duration<double>(d).count());
+}
+
+asio::awaitable<void> PolicyReconciler::backfill_history() {
+  const TimePoint to = env_.clock->now();
+  const Duration window = policy_.spec.traffic.historyWindow;
+  if (window <= Duration::zero()) co_return;
+  const Duration step = metrics::default_backfill_step(policy_);
+  auto history = co_await env_.traffic->backfill(policy_, to - window, to, step);
+  if (!history) {
+    spdlog::warn("{}: no demand history to start from (starting cold): {}", name(),
+                 history.error());
+    co_return;
+  }
+  std::size_t known = 0;
+  for (const auto& reading : *history) {
+    if (!reading.known) continue;
+    observe(policy_, reading, state_);
+    ++known;
+  }
+  if (known > 0)
+    spdlog::info("{}: warm start: {} demand reading(s) over the last {} from the traffic source",
+                 name(), known, format_duration(window));
+}
+
+void PolicyReconciler::export_metrics(const Decision& d, const DemandReading& demand,
+                                      const std::map<std::string, std::string>& held) {
   if (!env_.metrics) return;
   auto& m = *env_.metrics;
   m.set_metrics_available(name(), demand.known);
@@ -448,7 +668,7 @@ void PolicyReconciler::export_metrics(const Decision& d, const DemandReading& de
     m.set_forecast_rps(name(), region, rd.forecastRps);
     m.set_desired_machines(name(), region, rd.desired);
     m.set_running_machines(name(), region, rd.current);
-    if (rd.direction != Direction::kNone || rd.desired != rd.current)
+    if ((rd.direction != Direction::kNone || rd.desired != rd.current) && !held.contains(region))
       m.decision(name(), region, autoplacer::to_string(rd.direction),
                  autoplacer::to_string(rd.reason));
   }

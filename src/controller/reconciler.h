@@ -39,6 +39,7 @@
 #include "controller/plan.h"
 #include "controller/state_store.h"
 #include "controller/status.h"
+#include "controller/time_to_serve.h"
 #include "fly/machines_api.h"
 #include "metrics/traffic_source.h"
 #include "policy/decision.h"
@@ -77,6 +78,12 @@ struct PassResult {
   std::optional<Decision> decision;
   std::optional<Plan> plan;
   std::optional<ApplyReport> report;
+  // Regions above desired whose surplus is not ours (or held): region -> reason ("not owned").
+  // Not a change: describe_pass() shows them as held, not as "fra 1 -> 0".
+  std::map<std::string, std::string> held;
+  // With PassOptions::defer_apply: the regions whose actions wait for their own queue key
+  // (report then says "queued" for them until the controller merges the region's report).
+  std::vector<std::string> dispatched;
 
   bool succeeded() const { return result == "success"; }
   bool has_changes() const { return plan && !plan->empty(); }
@@ -87,6 +94,10 @@ struct PassOptions {
   // Plan only (`autoplacer plan`): decide and diff, apply nothing and save nothing, whatever the
   // policy's mode.
   bool plan_only = false;
+  // The controller's passes: decide, diff and save, then keep each region's actions for
+  // apply_region() (run under the region's own work-queue key, so a slow or failing region
+  // backs off alone) instead of applying them in this pass.
+  bool defer_apply = false;
 };
 
 class PolicyReconciler {
@@ -103,6 +114,12 @@ class PolicyReconciler {
 
   boost::asio::awaitable<PassResult> reconcile(PassOptions options = {});
 
+  // Applies the actions the latest deferred pass kept for `region` (re-listing first, like every
+  // apply). nullopt: nothing is waiting for the region. When actions failed the region's plan is
+  // kept (unless a newer pass replaced it) so the controller's backed-off retry applies it again.
+  boost::asio::awaitable<std::optional<ApplyReport>> apply_region(const std::string& region);
+  bool has_region_work(const std::string& region) const { return region_plans_.contains(region); }
+
   // Fast path: a description of the spike ("fra 4.0 -> 40.0 req/s") or nullopt.
   boost::asio::awaitable<std::optional<std::string>> sample_spike();
 
@@ -112,6 +129,7 @@ class PolicyReconciler {
   bool first_pass_succeeded() const { return first_success_; }
   std::int64_t policy_generation() const { return policy_generation_; }
   const DecisionState& decision_state() const { return state_; }
+  const TimeToServe& time_to_serve() const { return tts_; }
 
   // Loads the saved state now (otherwise the first pass does). Errors leave a cold start.
   boost::asio::awaitable<void> load_state();
@@ -123,7 +141,16 @@ class PolicyReconciler {
   void point(std::string_view name) const;
   void update_status(const PassResult& r, const FleetObservation& fleet,
                      const DemandReading& demand, TimePoint now);
-  void export_metrics(const Decision& d, const DemandReading& demand);
+  // After an apply (whole plan or one region): per-region failures, the AbleToScale and
+  // Degraded conditions, action metrics and log lines, and time-to-serve watches.
+  void record_apply(const ApplyReport& report, bool whole_plan, TimePoint started, TimePoint now);
+  void refresh_action_conditions(TimePoint now);
+  // Regions whose surplus stays (not owned / held): logged once per change, not every pass.
+  void note_held(PassResult& r, bool report);
+  void observe_time_to_serve(const std::vector<fly::Machine>& machines, TimePoint now);
+  boost::asio::awaitable<void> backfill_history();
+  void export_metrics(const Decision& d, const DemandReading& demand,
+                      const std::map<std::string, std::string>& held);
   void log_pass(const PassResult& r) const;
   PassResult fail(PassResult r, std::string reason, std::string message, TimePoint now);
 
@@ -133,6 +160,7 @@ class PolicyReconciler {
   Executor executor_;
 
   bool loaded_ = false;
+  std::uint64_t loaded_term_ = 0;  // LeaderGate::term() when the state was loaded (HA)
   bool first_success_ = false;
   DecisionState state_;
   PolicyStatus status_;
@@ -143,6 +171,14 @@ class PolicyReconciler {
   std::map<std::string, double> baseline_rps_;  // origin -> demand at the last pass
   std::vector<std::string> exported_regions_;   // for forgetting series of regions that left
   std::optional<PassResult> last_;
+  std::map<std::string, Plan> region_plans_;  // defer_apply: region -> its actions, to apply
+  struct RegionErrors {
+    int failed = 0;
+    int unknown = 0;
+  };
+  std::map<std::string, RegionErrors> region_errors_;  // the last apply of each region
+  std::map<std::string, std::string> held_logged_;     // region -> "n->m reason" last logged
+  TimeToServe tts_;
 };
 
 // Short lines for the live log: "web: fra 0 -> 2 (up, demand): demand 80 req/s ...".

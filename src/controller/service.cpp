@@ -22,6 +22,7 @@
 
 #include "common/log.h"
 #include "controller/controller.h"
+#include "controller/ha_runtime.h"
 #include "controller/http_api.h"
 #include "controller/leader_gate.h"
 #include "controller/policy_watcher.h"
@@ -31,6 +32,7 @@
 #include "fly/token.h"
 #include "metrics/prometheus_client.h"
 #include "metrics/prometheus_traffic_source.h"
+#include "metrics/region_catalog_refresh.h"
 #include "metrics/self_metrics.h"
 #include "sim/flysim.h"
 
@@ -170,12 +172,20 @@ Result<ServiceOptions, std::string> parse_service_args(int argc, char** argv) {
       o.json_logs = true;
     } else if (a == "--no-demo-summary") {
       o.demo_summary = false;
+    } else if (auto ha = parse_ha_flag(a, value, o.ha)) {
+      if (!*ha) return make_err(ha->error());
     } else {
       return make_err("unknown option '" + args[i] + "' (see --help)");
     }
 #undef AP_VALUE
   }
   if (auto listen = parse_listen_address(o.listen); !listen) return make_err(listen.error());
+  {
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+    auto ha = resolve_ha_options(o.ha, [](const char* name) { return std::getenv(name); }, host, "");
+    if (!ha) return make_err(ha.error());
+  }
   if (o.policy_path.empty()) {
     o.policy_path = find_default_policy();
     if (o.policy_path.empty())
@@ -213,7 +223,8 @@ struct Service::Impl {
   SystemClock clock;
   metrics::SelfMetrics metrics;
   AlwaysLeader leader;
-  const RegionCatalog& catalog = RegionCatalog::builtin();
+  // The built-in table, refreshed from GET /v1/platform/regions at start-up (refresh_catalog).
+  RegionCatalog catalog = RegionCatalog::builtin();
   asio::io_context ioc{1};
 
   // Demo: the simulated Fly on its own thread, like a remote server.
@@ -225,6 +236,7 @@ struct Service::Impl {
   ScenarioTrafficSource* scenario_traffic = nullptr;
 
   std::unique_ptr<StateStore> store;
+  std::unique_ptr<HaRuntime> ha;  // HA mode only: etcd state, election, gate
   std::unique_ptr<metrics::TrafficSource> traffic;
   std::shared_ptr<metrics::PrometheusClient> prometheus;
   std::unique_ptr<PolicyWatcher> watcher;
@@ -311,14 +323,50 @@ struct Service::Impl {
     return Unit{};
   }
 
+  // HA mode: state on etcd, leader election in this event loop. Called by run() only (`plan`
+  // acts on nothing, so it needs no leadership).
+  Result<Unit, std::string> prepare_ha() {
+    if (!options.ha.enabled()) return Unit{};
+    if (options.ha.prefix.empty())
+      options.ha.prefix = default_prefix_for(policies.front().spec.app);
+    auto runtime = HaRuntime::create(ioc.get_executor(), options.ha, &metrics);
+    if (!runtime) return make_err(runtime.error());
+    ha = std::move(*runtime);
+    return Unit{};
+  }
+
+  // This replica's role for /readyz and /status.
+  boost::json::value role_json() const {
+    if (ha) return ha->role().json;
+    return boost::json::object{{"mode", "single"}, {"role", "leader"}};
+  }
+
+  // Start-up: the platform's regions, so a region Fly added or retired is placed correctly. A
+  // failure keeps the built-in table (logged); the first passes wait for this one call only.
+  asio::awaitable<void> refresh_catalog() {
+    if (policies.empty()) co_return;
+    auto api = api_factory()(policies.front().spec.app);
+    RegionCatalog fresh = catalog;
+    auto refreshed = co_await metrics::refresh_region_catalog(*api, fresh);
+    if (!refreshed) {
+      spdlog::warn("region catalog: keeping the built-in table: {}", refreshed.error());
+      co_return;
+    }
+    catalog = std::move(fresh);  // on the event loop, before the first pass reads it
+    spdlog::info("region catalog: {}", metrics::describe(*refreshed));
+  }
+
   MachinesApiFactory api_factory() {
     return [this](const std::string& app) -> std::shared_ptr<fly::MachinesApi> {
       fly::MachinesClientOptions mo;
       mo.app = app;
       mo.base_url = api_url;
       mo.token = options.token;
-      return std::make_shared<fly::MachinesClient>(ioc.get_executor(), mo, clock,
-                                                   metrics.api_observer());
+      auto client = std::make_shared<fly::MachinesClient>(ioc.get_executor(), mo, clock,
+                                                          metrics.api_observer());
+      // HA: a replica that stops leading mid-pass sends no further write.
+      if (ha) return ha->wrap_machines_api(std::move(client));
+      return client;
     };
   }
 
@@ -327,8 +375,8 @@ struct Service::Impl {
     e.clock = &clock;
     e.catalog = &catalog;
     e.traffic = traffic.get();
-    e.store = store.get();
-    e.leader = &leader;
+    e.store = ha ? &ha->store() : store.get();
+    e.leader = ha ? &ha->gate() : static_cast<const LeaderGate*>(&leader);
     e.metrics = &metrics;
     // The restart test's crash points: AUTOPLACER_CRASH_AT=<point>[:<nth>] SIGKILLs the process
     // the nth time a pass reaches <point>. Unset in production.
@@ -392,8 +440,14 @@ int Service::run() {
   Impl& s = *impl_;
   // Against a real Fly the state must survive a restart: on disk unless told otherwise. (`plan`
   // saves nothing, so it keeps an unset state dir in memory.)
-  if (s.options.state_dir.empty() && !s.options.demo) s.options.state_dir = ".autoplacer-state";
+  // In HA mode the state lives in etcd instead.
+  if (s.options.state_dir.empty() && !s.options.demo && !s.options.ha.enabled())
+    s.options.state_dir = ".autoplacer-state";
   if (auto ready = s.prepare(); !ready) {
+    std::fprintf(stderr, "autoplacer: %s\n", ready.error().c_str());
+    return 1;
+  }
+  if (auto ready = s.prepare_ha(); !ready) {
     std::fprintf(stderr, "autoplacer: %s\n", ready.error().c_str());
     return 1;
   }
@@ -404,6 +458,7 @@ int Service::run() {
 
   HttpApiOptions ho;
   ho.trigger_token = s.options.trigger_token;
+  ho.role = [&s] { return s.role_json(); };
   HttpApi api(s.ioc.get_executor(), controller, ho);
   auto listen = parse_listen_address(s.options.listen);
   auto port = api.listen(listen->first, listen->second);
@@ -423,12 +478,24 @@ int Service::run() {
   }
   spdlog::info("serving {}/status, {}/metrics, {}/healthz, {}/readyz and POST {}/trigger",
                http_base, http_base, http_base, http_base, http_base);
-  spdlog::info("state: {}",
-               s.options.state_dir.empty() ? std::string("in memory (demo)") : s.options.state_dir);
+  if (s.ha) {
+    spdlog::info("state: etcd {} under {}", s.ha->current_endpoint(),
+                 state_prefix(s.options.ha));
+  } else {
+    spdlog::info("state: {}", s.options.state_dir.empty() ? std::string("in memory (demo)")
+                                                          : s.options.state_dir);
+  }
   std::printf("autoplacer listening on %s\n", http_base.c_str());
   std::fflush(stdout);
 
-  asio::co_spawn(s.ioc, controller.run(), asio::detached);
+  if (s.ha) s.ha->start();  // before the controller: its first pass already asks the gate
+  asio::co_spawn(
+      s.ioc,
+      [&]() -> asio::awaitable<void> {
+        co_await s.refresh_catalog();
+        co_await controller.run();
+      },
+      asio::detached);
   asio::co_spawn(s.ioc,
                  s.watcher->run(std::chrono::duration_cast<Duration>(s.options.policy_poll),
                                 [&controller](const PolicyChange& change) {
@@ -461,6 +528,8 @@ int Service::run() {
         [&]() -> asio::awaitable<void> {
           s.watcher->stop();
           co_await controller.shutdown(s.options.shutdown_grace);
+          // Saved and quiet: hand the leadership over now rather than after the lease TTL.
+          if (s.ha) co_await s.ha->resign();
           api.stop(std::chrono::milliseconds(1000));
           // Let the event loop drain by itself (every loop watches stopping()), so nothing that
           // refers to the controller is left suspended when it is destroyed. A watchdog ends the
@@ -512,6 +581,12 @@ int Service::plan() {
           if (r.decision) {
             for (const auto& [region, rd] : r.decision->regions) {
               if (rd.desired == rd.current && rd.direction == Direction::kNone) continue;
+              if (auto held = r.held.find(region); held != r.held.end()) {
+                // Not a change: the surplus is not ours (or held) and stays.
+                std::printf("  %s held at %d (desired %d): %s\n", region.c_str(), rd.current,
+                            rd.desired, held->second.c_str());
+                continue;
+              }
               std::printf("  %s %d -> %d: %s\n", region.c_str(), rd.current, rd.desired,
                           rd.message.c_str());
             }

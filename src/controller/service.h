@@ -14,7 +14,8 @@
 //
 // run(): serves HTTP on --listen, watches the policy files, reconciles until SIGTERM/SIGINT,
 // then stops taking work, lets passes in flight finish (--shutdown-grace), saves state and
-// returns 0.
+// returns 0. With --etcd-endpoints (HA mode, docs/ha.md) the state is on etcd, the replica acts
+// only while it leads (controller/ha_runtime.h), and on SIGTERM it resigns after saving.
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -22,6 +23,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "controller/ha_options.h"
 #include "controller/reconciler.h"
 
 namespace autoplacer::controller {
@@ -43,6 +45,9 @@ struct ServiceOptions {
   std::string log_level = "info";
   bool json_logs = false;
   bool demo_summary = true;  // demo mode: a line per few seconds with demand and machines
+  // High availability (`run` only): with etcd endpoints, state on etcd and leader election;
+  // without, local state and this replica always leads. See controller/ha_options.h.
+  HaOptions ha;
 
   // Filled by resolve(): where things really are.
   bool demo = false;  // embedded flysim

@@ -92,6 +92,11 @@ SelfMetrics::SelfMetrics(std::string_view version)
                             .Name("autoplacer_running_machines")
                             .Help("Active machines observed in the region.")
                             .Register(*registry_)),
+      time_to_serve_(BuildGauge()
+                         .Name("autoplacer_time_to_serve_seconds")
+                         .Help("Measured time from a create or start request to the machine "
+                               "serving (started), per region: the median of recent samples.")
+                         .Register(*registry_)),
       metrics_available_(BuildGauge()
                              .Name("autoplacer_metrics_available")
                              .Help("1 when the policy's last traffic read was known, else 0.")
@@ -238,6 +243,10 @@ void SelfMetrics::set_desired_machines(std::string_view policy, std::string_view
 void SelfMetrics::set_running_machines(std::string_view policy, std::string_view region,
                                        double machines) {
   with_policy(running_machines_, {{"policy", str(policy)}, {"region", str(region)}}).Set(machines);
+}
+void SelfMetrics::set_time_to_serve(std::string_view policy, std::string_view region,
+                                    double seconds) {
+  with_policy(time_to_serve_, {{"policy", str(policy)}, {"region", str(region)}}).Set(seconds);
 }
 void SelfMetrics::set_metrics_available(std::string_view policy, bool available) {
   with_policy(metrics_available_, {{"policy", str(policy)}}).Set(available ? 1 : 0);

@@ -62,6 +62,8 @@ class SelfMetrics {
   void set_forecast_rps(std::string_view policy, std::string_view region, double rps);
   void set_desired_machines(std::string_view policy, std::string_view region, double machines);
   void set_running_machines(std::string_view policy, std::string_view region, double machines);
+  // The controller's measured time from create/start to serving in the region (its estimate).
+  void set_time_to_serve(std::string_view policy, std::string_view region, double seconds);
   void set_metrics_available(std::string_view policy, bool available);
   void set_policy_valid(std::string_view policy, bool valid);
   void policy_load_error();
@@ -115,6 +117,7 @@ class SelfMetrics {
   prometheus::Family<prometheus::Gauge>& forecast_rps_;
   prometheus::Family<prometheus::Gauge>& desired_machines_;
   prometheus::Family<prometheus::Gauge>& running_machines_;
+  prometheus::Family<prometheus::Gauge>& time_to_serve_;
   prometheus::Family<prometheus::Gauge>& metrics_available_;
   prometheus::Family<prometheus::Gauge>& policy_valid_;
   prometheus::Family<prometheus::Counter>& policy_load_errors_total_;

@@ -29,8 +29,17 @@ Response error_response(http::status status, std::string_view message) {
 struct HttpServer::Session {
   explicit Session(tcp::socket socket) : stream(std::move(socket)) {}
   beast::tcp_stream stream;  // its executor is this connection's strand
-  bool busy = false;         // a request is being read, handled or answered (strand only)
+  // A request is being read, handled or answered. Written on the strand; read by the acceptor
+  // when it looks for an idle connection to reclaim.
+  std::atomic<bool> busy{false};
+  std::atomic<bool> reclaiming{false};  // picked as a victim; its close is on the way
 };
+
+namespace {
+// Connections admitted beyond the cap while their victims are still closing: a victim that got a
+// request in between is spared, so the count can briefly exceed the cap, never by more than this.
+constexpr std::size_t kReclaimSlack = 16;
+}  // namespace
 
 std::shared_ptr<HttpServer> HttpServer::create(asio::any_io_executor executor, Router router,
                                                Options options) {
@@ -83,13 +92,21 @@ asio::awaitable<void> HttpServer::accept_loop() {
       continue;
     }
     std::shared_ptr<Session> session;
+    std::shared_ptr<Session> victim;
     {
       std::lock_guard lock(mu_);
-      if (sessions_.size() < options_.max_connections && !stopping_) {
+      bool admit = sessions_.size() < options_.max_connections;
+      if (!admit && options_.reclaim_idle_connections &&
+          sessions_.size() < options_.max_connections + kReclaimSlack) {
+        victim = pick_idle_victim_locked();
+        admit = victim != nullptr;
+      }
+      if (admit && !stopping_) {
         session = std::make_shared<Session>(std::move(socket));
         sessions_.emplace(next_session_id_++, session);
       }
     }
+    if (victim) reclaim(std::move(victim));
     if (!session) {
       refuse(std::move(socket));
       continue;
@@ -214,6 +231,31 @@ asio::awaitable<void> HttpServer::run_session(std::shared_ptr<Session> s) {
       break;
     }
   }
+}
+
+std::shared_ptr<HttpServer::Session> HttpServer::pick_idle_victim_locked() {
+  // The map is ordered by session id: the first idle one is the oldest.
+  for (auto& [id, s] : sessions_) {
+    if (s->busy.load() || s->reclaiming.load()) continue;
+    s->reclaiming = true;
+    return s;
+  }
+  return nullptr;
+}
+
+void HttpServer::reclaim(std::shared_ptr<Session> victim) {
+  ++reclaimed_;
+  auto executor = victim->stream.get_executor();
+  asio::post(executor, [victim = std::move(victim)] {
+    // A request may have started since it was picked: then it is spared and finishes normally.
+    if (victim->busy.load()) {
+      victim->reclaiming = false;
+      return;
+    }
+    boost::system::error_code ec;
+    victim->stream.socket().cancel(ec);
+    victim->stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+  });
 }
 
 void HttpServer::close_sessions(bool idle_only) {

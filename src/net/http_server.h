@@ -16,7 +16,11 @@
 //   request within header_timeout.
 // - Limits: a head larger than max_header_bytes gets 431, a body larger than max_body_bytes 413,
 //   a malformed request 400; the connection is closed after each of them.
-// - Beyond max_connections concurrent connections, new ones get a bare 503 and are closed.
+// - Beyond max_connections concurrent connections, new ones get a bare 503 and are closed. With
+//   reclaim_idle_connections, a new connection first takes the place of the oldest idle one
+//   (connected or kept alive, waiting for a request: nginx does the same when it runs out of
+//   connections), so clients that only hold connections open cannot lock out a health check;
+//   the 503 is left for when every connection is busy with a request.
 // - A handler that throws gets a 500 (logged); a handler that throws DropConnection gets its
 //   connection closed without an answer (fault injection).
 // - stop(grace): stop accepting, close idle connections now, let requests in flight finish and
@@ -57,6 +61,7 @@ class HttpServer : public std::enable_shared_from_this<HttpServer> {
     std::chrono::milliseconds idle_timeout{std::chrono::seconds(60)};
     std::chrono::milliseconds write_timeout{std::chrono::seconds(30)};
     std::size_t max_connections = 512;
+    bool reclaim_idle_connections = false;
     std::string server_name = "fly-autoplacer";
   };
 
@@ -80,6 +85,7 @@ class HttpServer : public std::enable_shared_from_this<HttpServer> {
 
   std::size_t active_connections() const;
   std::uint64_t connections_refused() const { return refused_.load(); }
+  std::uint64_t connections_reclaimed() const { return reclaimed_.load(); }
   std::uint64_t requests_served() const { return served_.load(); }
 
   struct Session;  // one connection; defined in the .cpp
@@ -96,6 +102,9 @@ class HttpServer : public std::enable_shared_from_this<HttpServer> {
   boost::asio::awaitable<void> stop_after(std::chrono::milliseconds grace);
   void refuse(boost::asio::ip::tcp::socket socket);
   void close_sessions(bool idle_only);
+  // At the cap: the oldest idle session, marked for closing (nullptr when all are busy).
+  std::shared_ptr<Session> pick_idle_victim_locked();
+  void reclaim(std::shared_ptr<Session> victim);
 
   boost::asio::any_io_executor executor_;
   boost::asio::strand<boost::asio::any_io_executor> acceptor_strand_;
@@ -105,6 +114,7 @@ class HttpServer : public std::enable_shared_from_this<HttpServer> {
   std::atomic<std::uint16_t> port_{0};
   std::atomic<bool> stopping_{false};
   std::atomic<std::uint64_t> refused_{0};
+  std::atomic<std::uint64_t> reclaimed_{0};
   std::atomic<std::uint64_t> served_{0};
 
   mutable std::mutex mu_;

@@ -1,10 +1,13 @@
 #include "policy/decision.h"
 
 #include <algorithm>
+#include <array>
+#include <charconv>
 #include <climits>
 #include <cmath>
 #include <cstdarg>
 #include <cstdio>
+#include <numeric>
 #include <set>
 
 #include "policy/damping.h"
@@ -17,20 +20,73 @@ namespace autoplacer {
 namespace {
 
 constexpr double kMaxRps = 1e9;  // anything above is bad data, clamped
+// The placement's switch penalty, in machines' worth of costWeightMs (see PlacementProblem).
+constexpr double kSwitchPenaltyMachines = 0.5;
 
 std::int64_t ms(TimePoint t) {
   return t.time_since_epoch().count();
 }
 
+// printf-style messages for reasons. A pass formats one per region, and glibc's float formatting
+// was a tenth of a pass, so the few conversions used here (%d, %s, %.Nf, %%) are done with
+// std::to_chars, which rounds exactly as printf does; anything else falls back to vsnprintf.
 std::string sfmt(const char* format, ...) __attribute__((format(printf, 1, 2)));
 std::string sfmt(const char* format, ...) {
-  char buf[256];
   va_list args;
   va_start(args, format);
-  std::vsnprintf(buf, sizeof buf, format, args);
+  va_list fallback;
+  va_copy(fallback, args);
+  std::string out;
+  out.reserve(96);
+  bool ok = true;
+  for (const char* f = format; *f != '\0' && ok; ++f) {
+    if (*f != '%') {
+      out.push_back(*f);
+      continue;
+    }
+    char buf[64];
+    const char c = *++f;
+    if (c == '%') {
+      out.push_back('%');
+    } else if (c == 'd') {
+      const auto r = std::to_chars(buf, buf + sizeof buf, va_arg(args, int));
+      out.append(buf, r.ptr);
+    } else if (c == 's') {
+      out.append(va_arg(args, const char*));
+    } else if (c == '.' && f[1] >= '0' && f[1] <= '9' && f[2] == 'f') {
+      const double x = va_arg(args, double);
+      const auto r = std::to_chars(buf, buf + sizeof buf, x, std::chars_format::fixed, f[1] - '0');
+      ok = r.ec == std::errc{};
+      if (ok) out.append(buf, r.ptr);
+      f += 2;
+    } else {
+      ok = false;
+    }
+  }
   va_end(args);
-  return buf;
+  if (!ok) {
+    char buf[256];
+    std::vsnprintf(buf, sizeof buf, format, fallback);
+    out = buf;
+  }
+  va_end(fallback);
+  return out;
 }
+
+// Lookups of keys in increasing order in a sorted map: the iterator only moves forward.
+template <class Map>
+class Cursor {
+ public:
+  explicit Cursor(const Map& m) : m_(m), it_(m.begin()) {}
+  typename Map::const_iterator find(const std::string& key) {
+    while (it_ != m_.end() && it_->first < key) ++it_;
+    return it_ != m_.end() && it_->first == key ? it_ : m_.end();
+  }
+
+ private:
+  const Map& m_;
+  typename Map::const_iterator it_;
+};
 
 std::string dur(std::int64_t milliseconds) {
   return format_duration(Duration{std::max<std::int64_t>(0, milliseconds)});
@@ -56,19 +112,27 @@ void observe_at(const PlacementPolicySpec& spec, const DemandReading& demand, st
                 DecisionState& state) {
   if (!demand.known) return;
   const ForecastConfig fc = ForecastConfig::from(spec.forecast);
+  // One merge over two sorted maps rather than a lookup per origin. A region absent from a known
+  // read is 0; each origin is fed independently, so the order of feeding does not matter.
+  auto it = state.origins.begin();
+  auto absent_is_zero = [&](const std::string& code, OriginState& o) {
+    if (demand.unknown.count(code) == 0) feed(o, fc, atMs, 0.0);
+  };
   for (const auto& [code, rps] : demand.rps) {
-    if (demand.unknown.count(code) != 0 || !valid_rps(rps)) continue;
-    auto it = state.origins.find(code);
-    if (it == state.origins.end()) {
-      if (state.origins.size() >= DecisionState::kMaxOrigins) continue;  // bounded
-      it = state.origins.emplace(code, OriginState{}).first;
+    for (; it != state.origins.end() && it->first < code; ++it) absent_is_zero(it->first, it->second);
+    const bool have = it != state.origins.end() && it->first == code;
+    if (demand.unknown.count(code) != 0 || !valid_rps(rps)) {
+      if (have) ++it;
+      continue;
     }
-    feed(it->second, fc, atMs, rps);
+    if (have) {
+      feed(it->second, fc, atMs, rps);
+      ++it;
+    } else if (state.origins.size() < DecisionState::kMaxOrigins) {  // bounded
+      feed(state.origins.emplace_hint(it, code, OriginState{})->second, fc, atMs, rps);
+    }
   }
-  // A region absent from a known read is 0.
-  for (auto& [code, o] : state.origins) {
-    if (demand.rps.count(code) == 0 && demand.unknown.count(code) == 0) feed(o, fc, atMs, 0.0);
-  }
+  for (; it != state.origins.end(); ++it) absent_is_zero(it->first, it->second);
 }
 
 void refresh_cache(RttCache& cache, const RegionCatalog& catalog) {
@@ -87,6 +151,45 @@ void refresh_cache(RttCache& cache, const RegionCatalog& catalog) {
       cache.matrix[i * n + j] = catalog.rtt_ms(cache.codes[i], cache.codes[j]);
     }
   }
+  cache.nearest.resize(n * n);
+  for (std::size_t i = 0; i < n; ++i) {
+    auto row = cache.nearest.begin() + static_cast<std::ptrdiff_t>(i * n);
+    std::iota(row, row + static_cast<std::ptrdiff_t>(n), 0);
+    const double* r = &cache.matrix[i * n];
+    std::stable_sort(row, row + static_cast<std::ptrdiff_t>(n), [&](int a, int b) {
+      return r[static_cast<std::size_t>(a)] < r[static_cast<std::size_t>(b)];
+    });
+  }
+}
+
+// Per origin, the candidates nearest first (PlacementProblem::order) from the cache's sorted rows:
+// a filter, then an insertion sort that only fixes ties broken by candidate index (and rows whose
+// RTTs an observed latency replaced).
+void candidate_order(PlacementProblem& p, const RttCache& cache, const std::vector<int>& rows,
+                     const std::vector<int>& cand_of_row) {
+  const auto H = static_cast<std::size_t>(p.regions);
+  const std::size_t n = cache.codes.size();
+  p.order.resize(rows.size() * H);
+  for (std::size_t o = 0; o < rows.size(); ++o) {
+    int* out = &p.order[o * H];
+    std::size_t k = 0;
+    const int* from = &cache.nearest[static_cast<std::size_t>(rows[o]) * n];
+    for (std::size_t i = 0; i < n && k < H; ++i) {
+      const int c = cand_of_row[static_cast<std::size_t>(from[i])];
+      if (c >= 0) out[k++] = c;
+    }
+    const double* r = &p.rtt[o * H];
+    auto before = [&](int a, int b) {
+      const double ra = r[static_cast<std::size_t>(a)], rb = r[static_cast<std::size_t>(b)];
+      return ra < rb || (ra == rb && a < b);
+    };
+    for (std::size_t i = 1; i < H; ++i) {
+      const int x = out[i];
+      std::size_t j = i;
+      for (; j > 0 && before(x, out[j - 1]); --j) out[j] = out[j - 1];
+      out[j] = x;
+    }
+  }
 }
 
 // Time-to-serve plus the usual spacing of passes: capacity asked for now must cover demand until
@@ -98,14 +201,15 @@ std::int64_t horizon_ms(const DecisionInput& in, const OriginState* o) {
       in.measuredTimeToServe ? in.measuredTimeToServe->count() : f.bootTime.count();
   std::int64_t gap = 0;
   if (o != nullptr && o->history.size() >= 2) {
-    std::vector<std::int64_t> gaps;
+    std::array<std::int64_t, 8> gaps{};  // the last 8 gaps at most (no allocation per origin)
+    std::size_t count = 0;
     const std::size_t n = o->history.size();
-    for (std::size_t i = n - std::min<std::size_t>(n - 1, 8); i < n; ++i) {
-      gaps.push_back(o->history.at(i).atMs - o->history.at(i - 1).atMs);
+    for (std::size_t i = n - std::min<std::size_t>(n - 1, gaps.size()); i < n; ++i) {
+      gaps[count++] = o->history.at(i).atMs - o->history.at(i - 1).atMs;
     }
-    std::nth_element(gaps.begin(), gaps.begin() + static_cast<std::ptrdiff_t>(gaps.size() / 2),
-                     gaps.end());
-    gap = std::clamp<std::int64_t>(gaps[gaps.size() / 2], 0, 86'400'000);
+    std::nth_element(gaps.begin(), gaps.begin() + static_cast<std::ptrdiff_t>(count / 2),
+                     gaps.begin() + static_cast<std::ptrdiff_t>(count));
+    gap = std::clamp<std::int64_t>(gaps[count / 2], 0, 86'400'000);
   }
   return std::max<std::int64_t>(0, serve) + gap;
 }
@@ -156,13 +260,16 @@ void finish(Decision& d, std::vector<RegionWork>& work, DecisionState& state,
     r.direction = r.desired > w.current   ? Direction::kUp
                   : r.desired < w.current ? Direction::kDown
                                           : Direction::kNone;
-    if (r.desired > 0) d.desired[w.code] = r.desired;
+    // Regions mostly come in code order: hinted inserts then cost one comparison each.
+    if (r.desired > 0) d.desired.insert_or_assign(d.desired.end(), w.code, r.desired);
     if (r.desired > 0 || w.current > 0 || r.demandRps > 0 || r.proposed > 0 || w.nearestForDemand) {
-      d.regions[w.code] = r;
+      d.regions.insert_or_assign(d.regions.end(), w.code, r);
     }
     if (!record) continue;
-    if (r.desired == w.current && state.regions.count(w.code) == 0) continue;
-    RegionState& rs = state.regions[w.code];
+    auto found = state.regions.find(w.code);
+    if (r.desired == w.current && found == state.regions.end()) continue;
+    if (found == state.regions.end()) found = state.regions.emplace(w.code, RegionState{}).first;
+    RegionState& rs = found->second;
     record_event(rs, now, r.desired - w.current, keep);
     if (w.current == 0 && r.desired > 0) rs.addedAtMs = now;
     if (w.current > 0 && r.desired == 0) rs.removedAtMs = now;
@@ -476,18 +583,36 @@ Decision decide(const DecisionInput& in, DecisionState& state) {
   const ForecastConfig fc = ForecastConfig::from(spec.forecast);
   std::vector<OriginView> origins;
   {
-    std::set<std::string> codes;
-    for (const auto& kv : in.demand.rps) codes.insert(kv.first);
-    for (const auto& kv : in.demand.unknown) codes.insert(kv.first);
-    for (const auto& kv : state.origins) codes.insert(kv.first);
-    for (const std::string& code : codes) {
+    // Every origin code of the read and of the state, in order, each once: a merge of sorted
+    // maps, then sorted cursors instead of a lookup per map per origin.
+    std::vector<const std::string*> codes;
+    codes.reserve(in.demand.rps.size() + in.demand.unknown.size() + state.origins.size());
+    for (const auto& kv : in.demand.rps) codes.push_back(&kv.first);
+    const auto run2 = static_cast<std::ptrdiff_t>(codes.size());
+    for (const auto& kv : in.demand.unknown) codes.push_back(&kv.first);
+    const auto run3 = static_cast<std::ptrdiff_t>(codes.size());
+    for (const auto& kv : state.origins) codes.push_back(&kv.first);
+    auto by_code = [](const std::string* a, const std::string* b) { return *a < *b; };
+    std::inplace_merge(codes.begin(), codes.begin() + run2, codes.begin() + run3, by_code);
+    std::inplace_merge(codes.begin(), codes.begin() + run3, codes.end(), by_code);
+    codes.erase(std::unique(codes.begin(), codes.end(),
+                            [](const std::string* a, const std::string* b) { return *a == *b; }),
+                codes.end());
+    Cursor origins_at(state.origins);
+    Cursor rps_at(in.demand.rps);
+    Cursor unknown_at(in.demand.unknown);
+    Cursor p95_at(in.demand.p95LatencyMs);
+    Cursor rows_at(cache.index);
+    for (const std::string* code_ptr : codes) {
+      const std::string& code = *code_ptr;
       OriginView o;
       o.code = code;
-      o.row = row_of(code);
-      const auto st = state.origins.find(code);
+      const auto row_it = rows_at.find(code);
+      o.row = row_it == cache.index.end() ? -1 : row_it->second;
+      const auto st = origins_at.find(code);
       const OriginState* os = st == state.origins.end() ? nullptr : &st->second;
-      const auto rps = in.demand.rps.find(code);
-      const auto unk = in.demand.unknown.find(code);
+      const auto rps = rps_at.find(code);
+      const auto unk = unknown_at.find(code);
       if (unk != in.demand.unknown.end()) {
         o.unknown = true;
         o.why = unk->second;
@@ -506,7 +631,7 @@ Decision decide(const DecisionInput& in, DecisionState& state) {
         const ForecastView f = forecast_peak(os->model, fc, os->history, os->lastAtMs, o.horizonMs);
         o.sizing = std::max(o.sizing, f.value);  // forecasts only raise
       }
-      if (auto p = in.demand.p95LatencyMs.find(code);
+      if (auto p = p95_at.find(code);
           p != in.demand.p95LatencyMs.end() && std::isfinite(p->second) && p->second > 0) {
         o.p95 = p->second;
       }
@@ -533,6 +658,11 @@ Decision decide(const DecisionInput& in, DecisionState& state) {
   p.maxRttMs = std::max(0.0, spec.placement.maxRttMs);
   p.floor.assign(Hs, 0);
   p.closed.assign(Hs, 0);
+  // Hysteresis: prefer the regions running now. Changing a region's use costs half a machine's
+  // worth, so a region is added when it gains 1.5 machines' worth and dropped when it saves half.
+  p.running.assign(Hs, 0);
+  for (std::size_t h = 0; h < Hs; ++h) p.running[h] = work[cand_work[h]].current > 0 ? 1 : 0;
+  p.switchPenaltyMs = kSwitchPenaltyMachines * std::max(0.0, spec.placement.costWeightMs);
   p.regionRtt.resize(Hs * Hs);
   for (std::size_t a = 0; a < Hs; ++a) {
     const double* from = &cache.matrix[static_cast<std::size_t>(cand_rows[a]) * n_all];
@@ -603,6 +733,13 @@ Decision decide(const DecisionInput& in, DecisionState& state) {
     p.floor[h] = f;
   }
 
+  {
+    std::vector<int> rows(origins.size());
+    for (std::size_t o = 0; o < origins.size(); ++o) rows[o] = origins[o].row;
+    std::vector<int> cand_of_row(n_all, -1);
+    for (std::size_t h = 0; h < Hs; ++h) cand_of_row[static_cast<std::size_t>(cand_rows[h])] = static_cast<int>(h);
+    candidate_order(p, cache, rows, cand_of_row);
+  }
   std::vector<double> observed(origins.size());
   for (std::size_t o = 0; o < origins.size(); ++o) observed[o] = origins[o].observed;
   const double per_machine = p.targetPerMachine;

@@ -52,6 +52,7 @@ struct RttCache {
   std::uint64_t revision = 0;
   std::map<std::string, int, std::less<>> index;  // region code -> row
   std::vector<double> matrix;                     // n x n model/measured RTT, ms
+  std::vector<int> nearest;  // n x n: per row, every row by RTT, nearest first (ties by row)
   std::vector<std::string> codes;
 };
 

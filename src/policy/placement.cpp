@@ -19,12 +19,10 @@ class Evaluator {
   explicit Evaluator(const PlacementProblem& p)
       : p_(p), origins_(static_cast<int>(p.demand.size())), regions_(p.regions) {
     const auto H = static_cast<std::size_t>(regions_);
-    sorted_.resize(static_cast<std::size_t>(origins_) * H);
-    for (int o = 0; o < origins_; ++o) {
-      auto row = sorted_.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(o) * H);
-      std::iota(row, row + static_cast<std::ptrdiff_t>(H), 0);
-      std::stable_sort(row, row + static_cast<std::ptrdiff_t>(H),
-                       [&](int a, int b) { return rtt(o, a) < rtt(o, b); });
+    if (p.order.size() == static_cast<std::size_t>(origins_) * H) {
+      sorted_ = p.order;
+    } else {
+      sorted_ = nearest_first(p);
     }
     order_.resize(static_cast<std::size_t>(origins_));
     std::iota(order_.begin(), order_.end(), 0);
@@ -52,6 +50,26 @@ class Evaluator {
     m_.assign(H, 0);
     load_.assign(H, 0);
     remaining_.assign(static_cast<std::size_t>(origins_), 0);
+    running_.assign(H, 0);
+    if (p.running.size() == H) {
+      for (std::size_t h = 0; h < H; ++h) running_[h] = p.running[h] != 0 ? 1 : 0;
+    }
+    hysteresis_ = p.switchPenaltyMs > 0 && std::count(running_.begin(), running_.end(), 1) > 0;
+    // Resuming needs one pass over the origins (a latency limit makes a second one).
+    resumable_ = p.maxRttMs <= 0;
+    if (resumable_) {
+      const auto O = static_cast<std::size_t>(origins_);
+      rank_.resize(O * H);
+      for (std::size_t o = 0; o < O; ++o) {
+        for (std::size_t i = 0; i < H; ++i) {
+          rank_[o * H + static_cast<std::size_t>(sorted_[o * H + i])] = static_cast<int>(i);
+        }
+      }
+      walk_end_.assign(O, static_cast<int>(H));
+      snap_load_.assign((O + 1) * H, 0.0);
+      snap_m_.assign((O + 1) * H, 0);
+      snap_totals_.assign(O + 1, Totals{});
+    }
   }
 
   double rtt(int o, int h) const {
@@ -66,70 +84,164 @@ class Evaluator {
 
   // Objective of an open set; fills `out` when given. Every take respects maxPerRegion and what
   // is left of maxTotal, so the result is within the budget unless the floors alone exceed it.
-  double score(const std::vector<char>& open, PlacementResult* out) {
+  // Without `out`, scoring stops as soon as a lower bound of the objective reaches `bound` - the
+  // improvement step (the set cannot win then) and returns that lower bound. The bound is sound
+  // because every term only grows during the walk: weighted RTT over all demand is at most the
+  // mean over served demand, machines and penalties never fall.
+  double score(const std::vector<char>& open, PlacementResult* out,
+               double bound = std::numeric_limits<double>::infinity()) {
+    return run(open, 0, out, bound, false);
+  }
+
+  // Incremental scoring of moves. set_reference() scores a set and keeps the state of the walk
+  // before each origin and where each origin's walk ended. A move that opens or closes regions a
+  // and b (b = -1 for one) cannot change the walk of origins before the first one whose walk
+  // reached a or b, so score_move() resumes from there: the same operations in the same order as
+  // a full score, hence the same result to the last bit.
+  void set_reference(const std::vector<char>& open) {
+    reference_ = resumable_;
+    run(open, 0, nullptr, std::numeric_limits<double>::infinity(), reference_);
+  }
+  double score_move(const std::vector<char>& open, int a, int b, double bound) {
+    if (!reference_) return score(open, nullptr, bound);
+    int k = first_affected(a);
+    if (b >= 0) k = std::min(k, first_affected(b));
+    return run(open, k, nullptr, bound, false);
+  }
+
+  int evaluations() const { return evaluations_; }
+
+ private:
+  struct Totals {
+    int machines = 0;
+    double weighted = 0, unserved = 0, far = 0;
+    int walkSwitches = 0;  // regions given machines during the walk while not running
+  };
+
+  int first_affected(int h) const {
+    const auto H = static_cast<std::size_t>(regions_);
+    for (int k = 0; k < origins_; ++k) {
+      const auto o = static_cast<std::size_t>(order_[static_cast<std::size_t>(k)]);
+      if (rank_[o * H + static_cast<std::size_t>(h)] <= walk_end_[static_cast<std::size_t>(k)]) {
+        return k;
+      }
+    }
+    return origins_;
+  }
+
+  // Scores `open` from the origin at position `from` of order_ (0, or a reference snapshot's).
+  double run(const std::vector<char>& open, int from, PlacementResult* out, double bound,
+             bool record) {
     ++evaluations_;
     const auto H = static_cast<std::size_t>(regions_);
-    std::fill(load_.begin(), load_.end(), 0.0);
-    std::copy(base_m_.begin(), base_m_.end(), m_.begin());
-    int machines = base_machines_;
+    Totals t;
+    if (from == 0) {
+      std::fill(load_.begin(), load_.end(), 0.0);
+      std::copy(base_m_.begin(), base_m_.end(), m_.begin());
+      t.machines = base_machines_;
+    } else {
+      const auto k = static_cast<std::size_t>(from);
+      std::copy_n(snap_load_.begin() + static_cast<std::ptrdiff_t>(k * H), H, load_.begin());
+      std::copy_n(snap_m_.begin() + static_cast<std::ptrdiff_t>(k * H), H, m_.begin());
+      t = snap_totals_[k];
+    }
     const char* is_open = open.data();
-    double weighted = 0, unserved = 0, far = 0;
     if (out != nullptr) out->assignment.assign(static_cast<std::size_t>(origins_) * H, 0.0);
     const bool limited = p_.maxRttMs > 0;
     const int passes = limited ? 2 : 1;
     const int first_use = std::max(1, p_.minPerRegion);
-    for (int pass = 0; pass < passes; ++pass) {
-      for (int o : order_) {
-        double& rem = remaining_[static_cast<std::size_t>(o)];
-        if (pass == 0) rem = demand(o);
-        if (rem <= 0) continue;
-        const int* row = &sorted_[static_cast<std::size_t>(o) * H];
-        const double* rtt_row = &sorted_rtt_[static_cast<std::size_t>(o) * H];
-        for (int i = 0; i < regions_ && rem > 0; ++i) {
-          const auto h = static_cast<std::size_t>(row[i]);
-          if (!is_open[h]) continue;
-          const double r = rtt_row[i];
-          if (limited && pass == 0 && r > p_.maxRttMs) break;
-          const int allowed =
-              std::min(max_machines_[h], m_[h] + std::max(0, p_.maxTotal - machines));
-          if (m_[h] == 0 && allowed < first_use) continue;
-          double& l = load_[h];
-          const double take = std::min(rem, allowed * per_machine_ - l);
-          if (take <= 1e-12) continue;
-          l += take;
-          rem -= take;
-          weighted += take * r;
-          if (limited && r > p_.maxRttMs) far += take;
-          const int now_m = machines_at(row[i], l, true);
-          machines += now_m - m_[h];
-          m_[h] = now_m;
-          if (out != nullptr) out->assignment[static_cast<std::size_t>(o) * H + h] += take;
-        }
-        if (pass == passes - 1) unserved += rem;
+    // Switches certain before any walk: running regions closed without a floor stay empty,
+    // regions with machines before any load are in use.
+    int fixed_switches = 0;
+    if (hysteresis_) {
+      for (std::size_t h = 0; h < H; ++h) {
+        const bool used = base_m_[h] > 0 || is_open[h];
+        if (running_[h] != 0 && !used) ++fixed_switches;
+        if (running_[h] == 0 && base_m_[h] > 0) ++fixed_switches;
       }
     }
-    const double served = total_demand_ - unserved;
-    const double mean = served > 0 ? weighted / served : 0;
-    double objective = mean + p_.costWeightMs * machines;
-    if (total_demand_ > 0) {
-      objective += (kUnservedPenaltyMs * unserved + kFarPenaltyMs * far) / total_demand_;
+    const bool can_stop = out == nullptr && !record && std::isfinite(bound) && total_demand_ > 0;
+    const double stop_at = bound - kImprovement;
+    const double per_total = total_demand_ > 0 ? 1.0 / total_demand_ : 0.0;
+    for (int pass = 0; pass < passes; ++pass) {
+      for (int k = pass == 0 ? from : 0; k < origins_; ++k) {
+        const int o = order_[static_cast<std::size_t>(k)];
+        if (record) save(k, t);
+        double& rem = remaining_[static_cast<std::size_t>(o)];
+        if (pass == 0) rem = demand(o);
+        int end = -1;
+        if (rem > 0) {
+          const int* row = &sorted_[static_cast<std::size_t>(o) * H];
+          const double* rtt_row = &sorted_rtt_[static_cast<std::size_t>(o) * H];
+          for (int i = 0; i < regions_ && rem > 0; ++i) {
+            end = i;
+            const auto h = static_cast<std::size_t>(row[i]);
+            if (!is_open[h]) continue;
+            const double r = rtt_row[i];
+            if (limited && pass == 0 && r > p_.maxRttMs) break;
+            const int allowed =
+                std::min(max_machines_[h], m_[h] + std::max(0, p_.maxTotal - t.machines));
+            if (m_[h] == 0 && allowed < first_use) continue;
+            double& l = load_[h];
+            const double take = std::min(rem, allowed * per_machine_ - l);
+            if (take <= 1e-12) continue;
+            l += take;
+            rem -= take;
+            t.weighted += take * r;
+            if (limited && r > p_.maxRttMs) t.far += take;
+            const int now_m = machines_at(row[i], l, true);
+            if (hysteresis_ && m_[h] == 0 && now_m > 0 && running_[h] == 0) ++t.walkSwitches;
+            t.machines += now_m - m_[h];
+            m_[h] = now_m;
+            if (out != nullptr) out->assignment[static_cast<std::size_t>(o) * H + h] += take;
+          }
+          if (pass == passes - 1) t.unserved += rem;
+        }
+        if (record) walk_end_[static_cast<std::size_t>(k)] = end;
+        if (can_stop) {
+          const double lower = t.weighted * per_total + p_.costWeightMs * t.machines +
+                               (kUnservedPenaltyMs * t.unserved + kFarPenaltyMs * t.far) * per_total +
+                               p_.switchPenaltyMs * (fixed_switches + t.walkSwitches);
+          if (lower >= stop_at) return lower;
+        }
+      }
     }
-    if (machines > p_.maxTotal) objective += kOverBudgetPenaltyMs * (machines - p_.maxTotal);
+    if (record) save(origins_, t);
+    int switches = fixed_switches + t.walkSwitches;
+    if (hysteresis_) {
+      // Running regions left open that got no machines are emptied too.
+      for (std::size_t h = 0; h < H; ++h) {
+        if (running_[h] != 0 && is_open[h] && m_[h] == 0) ++switches;
+      }
+    }
+    const double served = total_demand_ - t.unserved;
+    const double mean = served > 0 ? t.weighted / served : 0;
+    double objective = mean + p_.costWeightMs * t.machines;
+    if (total_demand_ > 0) {
+      objective += (kUnservedPenaltyMs * t.unserved + kFarPenaltyMs * t.far) / total_demand_;
+    }
+    if (t.machines > p_.maxTotal) objective += kOverBudgetPenaltyMs * (t.machines - p_.maxTotal);
+    objective += p_.switchPenaltyMs * switches;
     if (out != nullptr) {
       out->machines = m_;
       out->load = load_;
       out->meanRttMs = mean;
-      out->unservedRps = unserved;
-      out->total = machines;
+      out->unservedRps = t.unserved;
+      out->total = t.machines;
       out->objective = objective;
       out->evaluations = evaluations_;
     }
     return objective;
   }
 
-  int evaluations() const { return evaluations_; }
+  void save(int k, const Totals& t) {
+    const auto H = static_cast<std::size_t>(regions_);
+    const auto i = static_cast<std::size_t>(k);
+    std::copy(load_.begin(), load_.end(), snap_load_.begin() + static_cast<std::ptrdiff_t>(i * H));
+    std::copy(m_.begin(), m_.end(), snap_m_.begin() + static_cast<std::ptrdiff_t>(i * H));
+    snap_totals_[i] = t;
+  }
 
- private:
   int machines_at(int h, double load, bool is_open) const {
     const int floor = floor_[static_cast<std::size_t>(h)];
     if (!is_open && floor <= 0) return 0;
@@ -160,6 +272,15 @@ class Evaluator {
   std::vector<int> m_;
   std::vector<double> load_;
   std::vector<double> remaining_;
+  std::vector<char> running_;  // per region, 1 when it has machines now
+  bool hysteresis_ = false;    // a switch penalty applies
+  bool resumable_ = false;     // moves may be scored incrementally
+  bool reference_ = false;     // the snapshots below are of a reference set
+  std::vector<int> rank_;      // O x H: position of region h in origin o's sorted row
+  std::vector<int> walk_end_;  // per position in order_: last row position its walk visited
+  std::vector<double> snap_load_;  // (O + 1) x H: load_ before the origin at each position
+  std::vector<int> snap_m_;        // (O + 1) x H: m_ likewise
+  std::vector<Totals> snap_totals_;
   int evaluations_ = 0;
 };
 
@@ -173,13 +294,15 @@ bool may_open(const PlacementProblem& p, int h) {
 // Local search. Drop and add moves are first-improvement, scanned round-robin (a move is taken
 // as soon as it helps); swaps (one open region out, a closed one in) are tried only when no single
 // drop or add helps, best-improvement, among each open region's nearest closed neighbours.
-double improve(const PlacementProblem& p, Evaluator& ev, std::vector<char>& open, double current) {
+double improve(const PlacementProblem& p, Evaluator& ev, std::vector<char>& open, double current,
+               int swap_neighbours) {
   const int H = p.regions;
   const bool have_neighbours =
       p.regionRtt.size() == static_cast<std::size_t>(H) * static_cast<std::size_t>(H);
-  const int k_near = std::max(1, p.swapNeighbours);
+  const int k_near = std::max(1, swap_neighbours);
   std::vector<int> near;
   int cursor = 0;
+  ev.set_reference(open);
   for (int iteration = 0; iteration < 8 * H + 16; ++iteration) {
     bool moved = false;
     for (int k = 0; k < H && !moved; ++k) {
@@ -187,7 +310,7 @@ double improve(const PlacementProblem& p, Evaluator& ev, std::vector<char>& open
       auto i = static_cast<std::size_t>(h);
       if (open[i] && !forced_open(p, h)) {
         open[i] = 0;
-        const double s = ev.score(open, nullptr);
+        const double s = ev.score_move(open, h, -1, current);
         if (s < current - kImprovement) {
           current = s, moved = true, cursor = h + 1;
         } else {
@@ -195,7 +318,7 @@ double improve(const PlacementProblem& p, Evaluator& ev, std::vector<char>& open
         }
       } else if (!open[i] && may_open(p, h)) {
         open[i] = 1;
-        const double s = ev.score(open, nullptr);
+        const double s = ev.score_move(open, h, -1, current);
         if (s < current - kImprovement) {
           current = s, moved = true, cursor = h + 1;
         } else {
@@ -203,7 +326,10 @@ double improve(const PlacementProblem& p, Evaluator& ev, std::vector<char>& open
         }
       }
     }
-    if (moved) continue;
+    if (moved) {
+      ev.set_reference(open);
+      continue;
+    }
     double best = current;
     int best_out = -1, best_in = -1;
     for (int out = 0; out < H; ++out) {
@@ -225,7 +351,7 @@ double improve(const PlacementProblem& p, Evaluator& ev, std::vector<char>& open
       for (int in : near) {
         auto ii = static_cast<std::size_t>(in);
         open[ii] = 1;
-        const double s = ev.score(open, nullptr);
+        const double s = ev.score_move(open, out, in, best);
         open[ii] = 0;
         if (s < best - kImprovement) best = s, best_out = out, best_in = in;
       }
@@ -235,6 +361,7 @@ double improve(const PlacementProblem& p, Evaluator& ev, std::vector<char>& open
     open[static_cast<std::size_t>(best_out)] = 0;
     open[static_cast<std::size_t>(best_in)] = 1;
     current = best;
+    ev.set_reference(open);
   }
   return current;
 }
@@ -246,6 +373,22 @@ std::vector<char> forced_set(const PlacementProblem& p) {
 }
 
 }  // namespace
+
+std::vector<int> nearest_first(const PlacementProblem& p) {
+  const auto H = static_cast<std::size_t>(std::max(0, p.regions));
+  const std::size_t O = p.demand.size();
+  std::vector<int> order(O * H);
+  if (p.rtt.size() != O * H) return {};
+  for (std::size_t o = 0; o < O; ++o) {
+    auto row = order.begin() + static_cast<std::ptrdiff_t>(o * H);
+    std::iota(row, row + static_cast<std::ptrdiff_t>(H), 0);
+    const double* r = &p.rtt[o * H];
+    std::stable_sort(row, row + static_cast<std::ptrdiff_t>(H), [&](int a, int b) {
+      return r[static_cast<std::size_t>(a)] < r[static_cast<std::size_t>(b)];
+    });
+  }
+  return order;
+}
 
 PlacementResult evaluate_placement(const PlacementProblem& p, const std::vector<char>& open) {
   Evaluator ev(p);
@@ -270,23 +413,46 @@ PlacementResult place_latency(const PlacementProblem& p) {
   Evaluator ev(p);
   const int H = p.regions;
 
-  // Start 1: every origin at its nearest region that may open (the latency limit), then improve.
-  std::vector<char> a = forced_set(p);
+  // Every origin at its nearest region that may open: the latency limit, and the cold start.
+  std::vector<char> nearest = forced_set(p);
   const auto O = static_cast<int>(p.demand.size());
   for (int o = 0; o < O; ++o) {
     if (ev.demand(o) <= 0) continue;
     const int* row = &ev.sorted()[static_cast<std::size_t>(o) * static_cast<std::size_t>(H)];
     for (int i = 0; i < H; ++i) {
       if (may_open(p, row[i])) {
-        a[static_cast<std::size_t>(row[i])] = 1;
+        nearest[static_cast<std::size_t>(row[i])] = 1;
         break;
       }
     }
   }
-  double score_a = improve(p, ev, a, ev.score(a, nullptr));
 
-  // Start 2: the forced set plus greedy additions, then improve. Catches a compromise region
-  // between two origins that start 1's descent cannot reach by single moves.
+  // Start 1: the regions running now (warm start), improved; in a steady state it is already a
+  // local optimum, so one sweep of moves confirms it. Cold: the nearest set, improved.
+  const bool warm = p.running.size() == static_cast<std::size_t>(H) &&
+                    std::any_of(p.running.begin(), p.running.end(), [](char c) { return c != 0; });
+  std::vector<char> a = warm ? forced_set(p) : nearest;
+  if (warm) {
+    for (int h = 0; h < H; ++h) {
+      const auto i = static_cast<std::size_t>(h);
+      if (p.running[i] != 0 && may_open(p, h)) a[i] = 1;
+    }
+  }
+  double score_a =
+      improve(p, ev, a, ev.score(a, nullptr), warm ? p.warmSwapNeighbours : p.swapNeighbours);
+
+  // Start 2 (warm only): the nearest set, improved only when it beats start 1 as it stands.
+  if (warm && nearest != a) {
+    double score_n = ev.score(nearest, nullptr, score_a);
+    if (score_n < score_a - kImprovement) {
+      score_n = improve(p, ev, nearest, score_n, p.swapNeighbours);
+      // Ties go to start 1 (deterministic, and no needless switch).
+      if (score_n < score_a - kImprovement) a.swap(nearest), score_a = score_n;
+    }
+  }
+
+  // Start 3: the forced set plus greedy additions, then improve. Catches a compromise region
+  // between two origins that the descents above cannot reach by single moves.
   if (H > p.secondStartMaxRegions) {
     ev.score(a, &result);
     return result;
@@ -300,7 +466,7 @@ PlacementResult place_latency(const PlacementProblem& p) {
       auto i = static_cast<std::size_t>(h);
       if (b[i] || !may_open(p, h)) continue;
       b[i] = 1;
-      const double s = ev.score(b, nullptr);
+      const double s = ev.score(b, nullptr, best);
       b[i] = 0;
       if (s < best - kImprovement) best = s, best_in = h;
     }
@@ -308,9 +474,9 @@ PlacementResult place_latency(const PlacementProblem& p) {
     b[static_cast<std::size_t>(best_in)] = 1;
     score_b = best;
   }
-  if (b != a) score_b = improve(p, ev, b, score_b);
+  if (b != a) score_b = improve(p, ev, b, score_b, p.swapNeighbours);
 
-  // Ties go to start 1 (deterministic).
+  // Ties go to the earlier start (deterministic).
   ev.score(score_b < score_a - kImprovement ? b : a, &result);
   return result;
 }
@@ -327,23 +493,17 @@ ServingResult serve_demand(const PlacementProblem& p, const std::vector<double>&
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(),
                    [&](std::size_t a, std::size_t b) { return demand[a] > demand[b]; });
-  // Only regions with capacity can serve; sorting just those (in index order, stably) gives the
-  // same walk as sorting every region and skipping the empty ones, for a fraction of the cost.
-  std::vector<std::size_t> serving;
-  for (std::size_t h = 0; h < H; ++h) {
-    if (machines[h] * capacityPerMachine > 0) serving.push_back(h);
-  }
-  std::vector<std::size_t> near(serving.size());
+  // Walking each origin's candidates nearest first and skipping those without capacity is the
+  // same walk as sorting just the regions with capacity (stably, in index order).
+  const std::vector<int> computed =
+      p.order.size() == O * H ? std::vector<int>() : nearest_first(p);
+  const std::vector<int>& nearest = computed.empty() ? p.order : computed;
   double weighted = 0, served = 0;
   for (std::size_t o : order) {
     double rem = std::max(0.0, demand[o]);
     if (rem <= 0) continue;
-    std::copy(serving.begin(), serving.end(), near.begin());
-    std::stable_sort(near.begin(), near.end(), [&](std::size_t a, std::size_t b) {
-      return p.rtt[o * H + a] < p.rtt[o * H + b];
-    });
-    for (std::size_t h : near) {
-      if (rem <= 0) break;
+    for (std::size_t i = 0; i < H && rem > 0; ++i) {
+      const auto h = static_cast<std::size_t>(nearest[o * H + i]);
       const double room = machines[h] * capacityPerMachine - out.load[h];
       if (room <= 0) continue;
       const double take = std::min(rem, room);

@@ -6,9 +6,10 @@
 // open set of regions is evaluated with the simulator's serving model (origins, largest first,
 // served by the nearest open regions with spare capacity); a region's machines are then
 // ceil(load * (1 + headroom) / targetPerMachine) within its bounds. The open set is searched
-// greedily (start from every origin's nearest region, then from the cheapest single region and
-// add) followed by local improvement (drop, add, swap) until no move helps; the test compares it
-// against the exhaustive optimum on small cases.
+// greedily (start from the regions running now, and from every origin's nearest region, then,
+// on small problems, from the cheapest single region and add) followed by local improvement
+// (drop, add, swap) until no move helps; the test compares it against the exhaustive optimum on
+// small cases. Scoring stops early once a set provably cannot beat the best known one.
 #include <cstdint>
 #include <vector>
 
@@ -34,8 +35,24 @@ struct PlacementProblem {
   // (greedy additions from the forced set) runs only up to secondStartMaxRegions candidates.
   std::vector<double> regionRtt;
   int swapNeighbours = 6;
+  int warmSwapNeighbours = 3;  // from the running set, which the switch penalty already favours
   int secondStartMaxRegions = 16;
+  // Hysteresis. running[h] != 0: region h has machines now (empty: nothing runs). The search
+  // starts from the running set, and the objective adds switchPenaltyMs for every region whose use
+  // changes (given machines while not running, or emptied while running). Near-equal alternatives
+  // then keep what runs, so the choice of which nearby region serves a small origin does not flip
+  // with noise; a region is added only when it gains more than the penalty, and dropped only when
+  // keeping it costs more than the penalty.
+  std::vector<char> running;
+  double switchPenaltyMs = 0;
+  // Optional, O x H: per origin, the candidates by rtt, nearest first, ties by index (what a
+  // stable sort of 0..H-1 by rtt gives). Saves the sorts when the caller keeps them from pass to
+  // pass; computed when empty.
+  std::vector<int> order;
 };
+
+// The `order` field for `p`: per origin, candidates by RTT (stable).
+std::vector<int> nearest_first(const PlacementProblem& p);
 
 struct PlacementResult {
   std::vector<int> machines;  // H

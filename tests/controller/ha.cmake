@@ -16,3 +16,11 @@ ap_add_test(NAME controller_etcd_integration_tests LABEL integration
 # Not a test: run build/tests/controller/leader_takeover_bench by hand.
 add_executable(leader_takeover_bench ${CMAKE_SOURCE_DIR}/bench/leader_takeover_main.cpp)
 target_link_libraries(leader_takeover_bench PRIVATE ap_controller ap_test_etcd)
+
+# The HA wiring of `autoplacer run`: flags, roles in /readyz and /status, gated writes (unit), and
+# 2-3 autoplacer processes against one flysim and a real etcd: kill, pause, etcd down (e2e).
+ap_add_test(NAME controller_ha_unit_tests LABEL unit
+            SOURCES ha_unit_test.cpp LIBS ap_controller ap_fly)
+ap_add_test(NAME controller_ha_e2e_tests LABEL e2e TIMEOUT 180
+            SOURCES ha_e2e_test.cpp LIBS ap_sim ap_test_etcd)
+add_dependencies(controller_ha_e2e_tests autoplacer)

@@ -3,6 +3,7 @@
 # E2E: the autoplacer binary (run, plan exit codes, SIGKILL restarts).
 ap_add_test(NAME controller_loop_unit_tests LABEL unit
             SOURCES ${CMAKE_CURRENT_LIST_DIR}/loop_unit_test.cpp
+                    ${CMAKE_CURRENT_LIST_DIR}/loop_region_test.cpp
             LIBS ap_controller)
 ap_add_test(NAME controller_loop_flysim_tests LABEL integration TIMEOUT 120
             SOURCES ${CMAKE_CURRENT_LIST_DIR}/loop_flysim_test.cpp

@@ -172,6 +172,43 @@ TEST_F(LoopFlySim, ConvergesBesideAForeignMixWithoutTouchingIt) {
   EXPECT_TRUE(rec_->status().is_true(ConditionType::kReady));
 }
 
+// docs/performance.md "Controller": when nothing changes a pass costs the Machines API one list
+// of the app and nothing else: no re-list, no lease, no write, no wait. The passes run as the
+// controller runs them (defer_apply: region applies are only queued when there are actions).
+TEST_F(LoopFlySim, AnIdlePassMakesOneListCallAndNothingElse) {
+  sim::FlySimOptions o;
+  o.machines = sim::default_fleet(kApp);
+  fake_traffic_.set_demand({{"iad", 40}, {"fra", 140}, {"nrt", 60}});
+  start(std::move(o), loop_policy("web", kApp));
+  PassResult last = converge();
+  ASSERT_FALSE(last.has_changes()) << format_plan(*last.plan);
+  auto total = [](const std::map<std::pair<std::string, std::string>, std::uint64_t>& counts) {
+    std::map<std::string, std::uint64_t> by_op;
+    for (const auto& [key, n] : counts) by_op[key.first] += n;
+    return by_op;
+  };
+  const auto before = total(sim_->request_counts());
+  constexpr int kPasses = 5;
+  for (int i = 0; i < kPasses; ++i) {
+    PassOptions po;
+    po.defer_apply = true;
+    PassResult r = run(ioc_, rec_->reconcile(po));
+    ASSERT_TRUE(r.succeeded()) << r.message;
+    EXPECT_FALSE(r.has_changes()) << format_plan(*r.plan);
+    EXPECT_TRUE(r.dispatched.empty());
+    clock_.advance(5s);
+  }
+  auto after = total(sim_->request_counts());
+  for (const auto& [op, n] : before) after[op] -= n;
+  for (const auto& [op, n] : after) {
+    if (op == "list") {
+      EXPECT_EQ(n, static_cast<std::uint64_t>(kPasses)) << "one list per pass";
+    } else {
+      EXPECT_EQ(n, 0u) << op << " calls in idle passes";
+    }
+  }
+}
+
 TEST_F(LoopFlySim, ConvergesFromEmptyAndFromTooMany) {
   sim::FlySimOptions o;
   o.machines = {seed("web-iad-original", "iad")};

@@ -42,6 +42,12 @@ TEST(FuzzCorpusReplay, Duration) {
 TEST(FuzzCorpusReplay, ScenarioCsv) {
   replay("scenario_csv", scenario_csv, 3);
 }
+TEST(FuzzCorpusReplay, PolicyYaml) {
+  replay("policy_yaml", policy_yaml, 5);
+}
+TEST(FuzzCorpusReplay, Decision) {
+  replay("decision", decision, 5);
+}
 // The socket-free request path; the http_server corpus runs over loopback in the integration
 // test http_server_corpus_test, and through this path too.
 TEST(FuzzCorpusReplay, HttpRequest) {

@@ -53,6 +53,17 @@ std::string config_yaml(const PrometheusServerOptions& o) {
     y += (i ? ", \"" : "\"") + o.targets[i] + "\"";
   }
   y += "]\n";
+  for (const auto& [job, targets] : o.jobs) {
+    y += "  - job_name: \"" + job + "\"\n";
+    y += "    scrape_interval: " + ms + "\n    scrape_timeout: " + ms + "\n";
+    y += "    metrics_path: \"" + o.metricsPath + "\"\n    static_configs:\n      - targets: [";
+    for (std::size_t i = 0; i < targets.size(); ++i) y += (i ? ", \"" : "\"") + targets[i] + "\"";
+    y += "]\n";
+  }
+  if (!o.ruleFiles.empty()) {
+    y += "rule_files:\n";
+    for (const auto& f : o.ruleFiles) y += "  - \"" + f + "\"\n";
+  }
   return y;
 }
 
@@ -79,6 +90,8 @@ Result<std::unique_ptr<PrometheusServer>, std::string> PrometheusServer::start(
   for (int attempt = 0; attempt < 3; ++attempt) {
     std::unique_ptr<PrometheusServer> s(new PrometheusServer());
     s->targets_ = options.targets;
+    for (const auto& job : options.jobs)
+      s->targets_.insert(s->targets_.end(), job.second.begin(), job.second.end());
     s->dir_ = make_temp_dir();
     if (s->dir_.empty()) return Out(make_err(std::string("cannot create a temporary directory")));
     std::filesystem::create_directories(s->dir_ / "data");

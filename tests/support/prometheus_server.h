@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/result.h"
@@ -28,6 +29,11 @@ struct PrometheusServerOptions {
   std::string binary = "prometheus";  // found on PATH
   std::chrono::milliseconds startTimeout{30000};
   std::vector<std::string> extraArgs{};  // more command-line flags
+  // More scrape jobs, each with its own job name (e.g. {"autoplacer", {"127.0.0.1:8080"}}), as
+  // alert rules that match on `job` expect. Scraped like `targets`, without honor_labels.
+  std::vector<std::pair<std::string, std::vector<std::string>>> jobs{};
+  // Rule files (absolute paths) Prometheus loads and evaluates every scrapeInterval.
+  std::vector<std::string> ruleFiles{};
 };
 
 class PrometheusServer {
