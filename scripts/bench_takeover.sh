@@ -74,6 +74,7 @@ spec:
     maxTotal: 8
   traffic:
     interval: 2s
+    queryTimeout: 1s
   forecast:
     model: ewma
     headroom: 0
@@ -96,17 +97,22 @@ start_replica() {
   pids+=($!)
   for _ in $(seq 200); do grep -q "autoplacer listening on" "$log" && break; sleep 0.05; done
   port[$id]=$(sed -n 's/.*autoplacer listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$log" | head -1)
+  [ -n "${port[$id]}" ] || { echo "replica $id did not start:" >&2; cat "$log" >&2; exit 1; }
 }
-role_of() { curl -s --max-time 0.5 "http://127.0.0.1:${port[$1]}/status" | grep -o '"role":"[a-z_]*"' | head -1 | cut -d'"' -f4; }
+role_of() {
+  curl -s --max-time 0.5 "http://127.0.0.1:${port[$1]}/status" | grep -o '"role":"[a-z_]*"' | head -1 | cut -d'"' -f4 || true
+}
 leader() {
   local id
-  for id in "${!port[@]}"; do [ "$(role_of "$id")" = leader ] && { echo "$id"; return; }; done
+  for id in "${!port[@]}"; do [ "$(role_of "$id")" = leader ] && { echo "$id"; return 0; }; done
+  return 0
 }
 
 generation=0
 ids=()
 for i in $(seq "$replicas"); do ids+=("r$i-0"); start_replica "r$i-0"; done
 for _ in $(seq 600); do [ -n "$(leader)" ] && break; sleep 0.1; done
+[ -n "$(leader)" ] || { echo "no leader elected within 60 s" >&2; exit 1; }
 
 echo "take-over after SIGKILL of the leader: $replicas replicas, etcd 1 member, lease $lease," \
   "renew deadline $renew, retry $retry"

@@ -163,6 +163,8 @@ asio::awaitable<void> Executor::run_region(const Plan& plan, const PlacementPoli
     }
     co_return;
   }
+  // An expired lease (ours, its release lost to a fault) must not hold the machine for ever.
+  if (options_.clock != nullptr) forget_expired_leases(listed.value(), options_.clock->now());
   const std::vector<fly::Machine>& machines = listed.value();
   if (!pass.settled) {
     pass.settled = true;

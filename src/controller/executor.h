@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "common/clock.h"
 #include "controller/plan.h"
 #include "fly/errors.h"
 #include "fly/machines_api.h"
@@ -67,6 +68,8 @@ struct ApplyReport {
 struct ExecutorOptions {
   std::chrono::seconds leaseTtl{60};
   std::string leaseDescription = "autoplacer";
+  // Set: re-lists forget leases past their expiry (forget_expired_leases). Null in old callers.
+  const Clock* clock = nullptr;
 };
 
 class Executor {

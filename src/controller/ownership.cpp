@@ -189,4 +189,10 @@ std::map<std::string, std::string> ownership_marks(const OwnershipRules& rules,
   return md;
 }
 
+void forget_expired_leases(std::vector<fly::Machine>& machines, TimePoint now) {
+  const auto now_s = static_cast<std::int64_t>(to_unix_seconds(now));
+  for (auto& m : machines)
+    if (m.lease && m.lease->expires_at != 0 && m.lease->expires_at <= now_s) m.lease.reset();
+}
+
 }  // namespace autoplacer::controller

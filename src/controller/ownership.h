@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/clock.h"
 #include "fly/models.h"
 #include "policy/spec.h"
 
@@ -100,6 +101,12 @@ bool is_clone_source(const fly::Machine& m, const OwnershipRules& rules);
 // started ones, then the newest fly_release_version, then the lowest id (deterministic).
 const fly::Machine* choose_clone_source(const std::vector<fly::Machine>& machines,
                                         const OwnershipRules& rules);
+
+// A lease past its expiry holds nothing (anyone may take the machine), yet a list may still
+// show it (flysim does). Without this, a lease of ours whose release failed kept the machine
+// "held" for ever once expired (found by the fault schedules, docs/reliability.md). Leases with
+// no expiry (0) are kept.
+void forget_expired_leases(std::vector<fly::Machine>& machines, TimePoint now);
 
 // The region a machine is counted for: its fallback_for mark when set and hostable, else its
 // own region.

@@ -120,6 +120,10 @@ std::vector<std::string> describe_pass(const PassResult& r) {
   }
   if (r.report) {
     for (const auto& a : r.report->results) {
+      if (a.outcome == Outcome::kSkipped && a.reason.rfind("queued under key", 0) == 0) {
+        lines.push_back(r.policy + ":   " + format_action(a.action) + " (" + a.reason + ")");
+        continue;
+      }
       std::string line =
           r.policy + ":   " + format_action(a.action) + " -> " + controller::to_string(a.outcome);
       if (!a.reason.empty()) line += " (" + a.reason + ")";
@@ -138,7 +142,8 @@ PolicyReconciler::PolicyReconciler(PlacementPolicy policy, std::shared_ptr<fly::
     : policy_(std::move(policy)),
       api_(std::move(api)),
       env_(std::move(env)),
-      executor_(*api_, *env_.catalog),
+      // faults: with the clock, re-lists forget expired leases (forget_expired_leases).
+      executor_(*api_, *env_.catalog, ExecutorOptions{.clock = env_.clock}),
       status_(policy_.metadata.name) {
   spec_hash_ = policy_.specHash;
   status_.set_mode(autoplacer::to_string(policy_.spec.mode));
@@ -301,6 +306,8 @@ asio::awaitable<PassResult> PolicyReconciler::reconcile(PassOptions options) {
     last_ = r;
     co_return r;
   }
+  // faults: an expired lease (ours, its release lost) does not hold a machine (ownership.h).
+  forget_expired_leases(*listed, env_.clock->now());
   const std::vector<fly::Machine>& machines = *listed;
   for (const auto& settled : executor_.settle(machines))
     spdlog::info("{}: settled: {}", name(), settled);

@@ -71,10 +71,28 @@ std::string read_number(const json::object& o, std::string_view key, double& out
     if (!ap_read_err_.empty()) return make_err((ctx) + ap_read_err_); \
   } while (false)
 
+// Boost.JSON reads a number too large for a double ("1e999") as infinity. Such a value cannot be
+// written back as JSON (it would serialise as `Infinity`), so a machine config holding one could
+// not be cloned faithfully: refuse the whole body instead. Depth is bounded by the parser (32).
+bool all_numbers_finite(const json::value& v) {
+  if (v.is_double()) return std::isfinite(v.get_double());
+  if (const auto* a = v.if_array()) {
+    for (const auto& x : *a) {
+      if (!all_numbers_finite(x)) return false;
+    }
+  } else if (const auto* o = v.if_object()) {
+    for (const auto& kv : *o) {
+      if (!all_numbers_finite(kv.value())) return false;
+    }
+  }
+  return true;
+}
+
 ParseResult<json::value> parse_body(std::string_view body) {
   boost::system::error_code ec;
   json::value v = json::parse(body, ec);  // default options: max depth 32, strict JSON
   if (ec) return make_err("invalid JSON: " + ec.message());
+  if (!all_numbers_finite(v)) return make_err(std::string("invalid JSON: a number is out of range"));
   return v;
 }
 

@@ -119,7 +119,8 @@ void observe_at(const PlacementPolicySpec& spec, const DemandReading& demand, st
     if (demand.unknown.count(code) == 0) feed(o, fc, atMs, 0.0);
   };
   for (const auto& [code, rps] : demand.rps) {
-    for (; it != state.origins.end() && it->first < code; ++it) absent_is_zero(it->first, it->second);
+    for (; it != state.origins.end() && it->first < code; ++it)
+      absent_is_zero(it->first, it->second);
     const bool have = it != state.origins.end() && it->first == code;
     if (demand.unknown.count(code) != 0 || !valid_rps(rps)) {
       if (have) ++it;
@@ -737,7 +738,8 @@ Decision decide(const DecisionInput& in, DecisionState& state) {
     std::vector<int> rows(origins.size());
     for (std::size_t o = 0; o < origins.size(); ++o) rows[o] = origins[o].row;
     std::vector<int> cand_of_row(n_all, -1);
-    for (std::size_t h = 0; h < Hs; ++h) cand_of_row[static_cast<std::size_t>(cand_rows[h])] = static_cast<int>(h);
+    for (std::size_t h = 0; h < Hs; ++h)
+      cand_of_row[static_cast<std::size_t>(cand_rows[h])] = static_cast<int>(h);
     candidate_order(p, cache, rows, cand_of_row);
   }
   std::vector<double> observed(origins.size());

@@ -199,9 +199,10 @@ class Evaluator {
         }
         if (record) walk_end_[static_cast<std::size_t>(k)] = end;
         if (can_stop) {
-          const double lower = t.weighted * per_total + p_.costWeightMs * t.machines +
-                               (kUnservedPenaltyMs * t.unserved + kFarPenaltyMs * t.far) * per_total +
-                               p_.switchPenaltyMs * (fixed_switches + t.walkSwitches);
+          const double lower =
+              t.weighted * per_total + p_.costWeightMs * t.machines +
+              (kUnservedPenaltyMs * t.unserved + kFarPenaltyMs * t.far) * per_total +
+              p_.switchPenaltyMs * (fixed_switches + t.walkSwitches);
           if (lower >= stop_at) return lower;
         }
       }
@@ -272,12 +273,12 @@ class Evaluator {
   std::vector<int> m_;
   std::vector<double> load_;
   std::vector<double> remaining_;
-  std::vector<char> running_;  // per region, 1 when it has machines now
-  bool hysteresis_ = false;    // a switch penalty applies
-  bool resumable_ = false;     // moves may be scored incrementally
-  bool reference_ = false;     // the snapshots below are of a reference set
-  std::vector<int> rank_;      // O x H: position of region h in origin o's sorted row
-  std::vector<int> walk_end_;  // per position in order_: last row position its walk visited
+  std::vector<char> running_;      // per region, 1 when it has machines now
+  bool hysteresis_ = false;        // a switch penalty applies
+  bool resumable_ = false;         // moves may be scored incrementally
+  bool reference_ = false;         // the snapshots below are of a reference set
+  std::vector<int> rank_;          // O x H: position of region h in origin o's sorted row
+  std::vector<int> walk_end_;      // per position in order_: last row position its walk visited
   std::vector<double> snap_load_;  // (O + 1) x H: load_ before the origin at each position
   std::vector<int> snap_m_;        // (O + 1) x H: m_ likewise
   std::vector<Totals> snap_totals_;
@@ -495,8 +496,7 @@ ServingResult serve_demand(const PlacementProblem& p, const std::vector<double>&
                    [&](std::size_t a, std::size_t b) { return demand[a] > demand[b]; });
   // Walking each origin's candidates nearest first and skipping those without capacity is the
   // same walk as sorting just the regions with capacity (stably, in index order).
-  const std::vector<int> computed =
-      p.order.size() == O * H ? std::vector<int>() : nearest_first(p);
+  const std::vector<int> computed = p.order.size() == O * H ? std::vector<int>() : nearest_first(p);
   const std::vector<int>& nearest = computed.empty() ? p.order : computed;
   double weighted = 0, served = 0;
   for (std::size_t o : order) {

@@ -22,6 +22,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/json/serialize.hpp>
+#include <cstdlib>
 #include <functional>
 #include <map>
 #include <memory>
@@ -325,6 +326,7 @@ class FaultRig {
       auto placed = placement_matches(*r.decision);
       if (!placed) return std::nullopt;
       why = *placed;
+      if (std::getenv("AP_FAULT_DEBUG") != nullptr) why += "\n" + debug_dump(r);
     }
     return why;
   }
@@ -334,6 +336,18 @@ class FaultRig {
   }
 
   int passes() const { return passes_; }
+
+  // The pass and the world, for a failing seed (AP_FAULT_DEBUG=1).
+  std::string debug_dump(const PassResult& r) {
+    std::string out = boost::json::serialize(r.to_json()) + "\nnow " + sim::format_rfc3339(clock_.now()) + "\n";
+    for (const auto* m : world_.machines(kApp))
+      out += "  " + m->id + " " + m->name + " " + m->region + " " + m->state +
+             (m->cordoned ? " cordoned" : "") + " host=" + m->host_status +
+             " policy=" + meta(*m, "autoplacer_policy") + " fallback_for=" +
+             meta(*m, "autoplacer_fallback_for") + (m->lease ? " lease=" + m->lease->owner + " until " + sim::format_rfc3339(m->lease->expires_at) : "") +
+             "\n";
+    return out;
+  }
 
  private:
   static sim::FlyWorld::Options world_options(const Config& c) {

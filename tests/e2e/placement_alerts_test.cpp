@@ -12,7 +12,7 @@
 // - Every alert expression of deploy/prometheus/alerts.yml is queried on that Prometheus, which
 //   also scrapes the controller (job "autoplacer") and loads the rule file: while healthy none
 //   returns a series and every rule evaluates without error; then failures are induced one by
-//   one and the matching expression returns series: an invalid policy file, no capacity in syd
+//   one and the matching expression returns series: an invalid policy file, creates failing in syd
 //   (actions fail, placement does not converge), Machines API answering 503 and 429 (reconciles
 //   fail), the edge metrics gone (demand unknown: the placement is held), the controller hung
 //   (down, absent).
@@ -47,10 +47,10 @@ constexpr const char* kApp = "e2e-app";
 constexpr const char* kPolicy = "e2e";
 // A fake token: the Machines flysim requires it, and it must never show in any output.
 constexpr const char* kToken = "fm2_e2eSecretTokenValue_do_not_log_31337";
-constexpr double kSpeed = 12;               // a 300 s scenario step lasts 25 s
-constexpr auto kPhaseB = 25s;               // when traffic moves from fra to syd
-constexpr auto kScrape = 500ms;             // Prometheus scrape and rule evaluation interval
-constexpr const char* kTestWindow = "6s";   // alert ranges on the test's time scale
+constexpr double kSpeed = 12;              // a 300 s scenario step lasts 25 s
+constexpr auto kPhaseB = 25s;              // when traffic moves from fra to syd
+constexpr auto kScrape = 500ms;            // Prometheus scrape and rule evaluation interval
+constexpr const char* kTestWindow = "6s";  // alert ranges on the test's time scale
 
 // flysim on its own thread and the system clock, like a remote server.
 class SimThread {
@@ -106,7 +106,8 @@ std::string fleet_text(const std::map<std::string, int>& fleet) {
 
 // Polls `done` every 200 ms until it holds or `timeout` passes, reading the child's output
 // meanwhile (a full pipe would block it).
-bool eventually(Child& child, std::chrono::milliseconds timeout, const std::function<bool()>& done) {
+bool eventually(Child& child, std::chrono::milliseconds timeout,
+                const std::function<bool()>& done) {
   const auto deadline = Steady::now() + timeout;
   for (;;) {
     if (done()) return true;
@@ -222,10 +223,12 @@ TEST_F(PlacementAlertsE2E, PlacementsFollowTrafficAndAlertsEvaluateOnRealScraped
 
   // ---- Phase A: users in fra (150 req/s) and iad (20): machines appear in fra. ----------------
   std::map<std::string, int> fleet;
-  ASSERT_TRUE(eventually(controller, until(traffic_origin + kPhaseB - 2s), [&] {
-    fleet = fly.owned_active();
-    return fleet["fra"] >= 3 && fleet["syd"] == 0;
-  })) << "no machines in fra: " << fleet_text(fleet) << "\n"
+  ASSERT_TRUE(eventually(controller, until(traffic_origin + kPhaseB - 2s),
+                         [&] {
+                           fleet = fly.owned_active();
+                           return fleet["fra"] >= 3 && fleet["syd"] == 0;
+                         }))
+      << "no machines in fra: " << fleet_text(fleet) << "\n"
       << controller.output();
 
   // Healthy: every alert expression, as written, returns nothing (a pass may be mid-change, so
@@ -262,8 +265,8 @@ TEST_F(PlacementAlertsE2E, PlacementsFollowTrafficAndAlertsEvaluateOnRealScraped
   for (const auto& r : rules_)
     for (const auto& name : metric_names(r.expr)) {
       auto q = instant_query(prom, "count({__name__=\"" + name + "\"})");
-      EXPECT_TRUE(q.ok && !q.series.empty()) << r.name << " reads " << name
-                                             << ", which the controller does not export";
+      EXPECT_TRUE(q.ok && !q.series.empty())
+          << r.name << " reads " << name << ", which the controller does not export";
     }
 
   // promtool accepts the controller's exposition.
@@ -282,32 +285,26 @@ TEST_F(PlacementAlertsE2E, PlacementsFollowTrafficAndAlertsEvaluateOnRealScraped
     return q.ok && q.series.empty();
   })) << "AutoplacerPolicyInvalid still fires after the policy was fixed";
 
-  // ---- Phase B: the users move to syd. No capacity there at first: creates fail. -------------
-  fly.sim().with_world([](sim::FlyWorld& w) {
-    w.set_capacity("syd", 1);
-    return 0;
-  });
+  // ---- Phase B: the users move to syd. Creates fail at first. ------------------------------
+  fly.sim().set_faults({error_rule("create", 503, 1)}, 7);
   expect_fires(prom, controller, "AutoplacerPlacementNotConverging",
                until(traffic_origin + kPhaseB + 15s),
                [](const Sample& s) { return s.labels.at("region") == "syd"; });
   expect_fires(prom, controller, "AutoplacerActionsFailing", 15s,
                [](const Sample& s) { return s.labels.at("action") == "create"; });
-  fly.sim().with_world([](sim::FlyWorld& w) {
-    w.set_capacity("syd", std::nullopt);
-    return 0;
-  });
+  fly.sim().set_faults({}, 7);
   // Machines follow: syd gets them, fra's go.
-  EXPECT_TRUE(eventually(controller, 25s, [&] {
-    fleet = fly.owned_active();
-    return fleet["syd"] >= 3 && fleet["fra"] == 0;
-  })) << "placement did not follow the users to syd: "
-      << fleet_text(fleet) << "\n"
+  EXPECT_TRUE(eventually(controller, 25s,
+                         [&] {
+                           fleet = fly.owned_active();
+                           return fleet["syd"] >= 3 && fleet["fra"] == 0;
+                         }))
+      << "placement did not follow the users to syd: " << fleet_text(fleet) << "\n"
       << controller.output();
   EXPECT_TRUE(eventually(controller, 10s, [&] {
     auto q = instant_query(prom, rule("AutoplacerPlacementNotConverging").expr);
     return q.ok && q.series.empty();
   })) << "AutoplacerPlacementNotConverging still fires after convergence";
-  const auto converged = fly.owned_active();
 
   // ---- The Machines API fails: 503s and 429s on every list. ---------------------------------
   fly.sim().set_faults({error_rule("list", 429, 0.3), error_rule("list", 503, 1)}, 11);
@@ -332,11 +329,19 @@ TEST_F(PlacementAlertsE2E, PlacementsFollowTrafficAndAlertsEvaluateOnRealScraped
   fly.sim().set_faults({}, 11);
 
   // ---- Prometheus loses the edge metrics: demand unknown, the placement is held. -------------
+  // Settled again after the faults (a pass may have been retrying an action).
+  EXPECT_TRUE(eventually(controller, 10s, [&] {
+    fleet = fly.owned_active();
+    return fleet["syd"] >= 3 && fleet["fra"] == 0;
+  })) << fleet_text(fleet);
+  const auto converged = fly.owned_active();
+  const std::size_t output_before = controller.output().size();
   edge.stop();
   expect_fires(prom, controller, "AutoplacerMetricsUnavailable", 15s,
                [](const Sample& s) { return s.labels.at("policy") == kPolicy; });
   controller.pump(2s);
-  EXPECT_EQ(fly.owned_active(), converged) << "machines changed while demand was unknown";
+  EXPECT_EQ(fly.owned_active(), converged) << "machines changed while demand was unknown\n"
+                                           << controller.output().substr(output_before);
   {
     auto status = http_get(controller_port, "/status");
     EXPECT_NE(status.body.find("MetricsUnavailable"), std::string::npos) << status.body;

@@ -42,7 +42,8 @@ struct QueryResult {
 };
 
 // An instant query at the server's now.
-inline QueryResult instant_query(autoplacer::testing::PrometheusServer& prom, const std::string& promql) {
+inline QueryResult instant_query(autoplacer::testing::PrometheusServer& prom,
+                                 const std::string& promql) {
   QueryResult r;
   auto body = prom.get("/api/v1/query?query=" + url_encode(promql));
   if (!body.ok()) {
@@ -98,7 +99,8 @@ inline std::vector<AlertRule> load_alert_rules(const std::string& path) {
   YAML::Node doc = YAML::LoadFile(path);
   for (const auto& group : doc["groups"])
     for (const auto& rule : group["rules"])
-      if (rule["alert"]) rules.push_back({rule["alert"].as<std::string>(), rule["expr"].as<std::string>()});
+      if (rule["alert"])
+        rules.push_back({rule["alert"].as<std::string>(), rule["expr"].as<std::string>()});
   return rules;
 }
 
@@ -114,8 +116,8 @@ inline std::string compress_ranges(const std::string& expr, const std::string& w
 inline std::set<std::string> metric_names(const std::string& expr) {
   static const std::regex kName(R"(\b(autoplacer_[a-z_]+|workqueue_[a-z_]+|up)\b)");
   std::set<std::string> names;
-  for (auto it = std::sregex_iterator(expr.begin(), expr.end(), kName); it != std::sregex_iterator();
-       ++it)
+  for (auto it = std::sregex_iterator(expr.begin(), expr.end(), kName);
+       it != std::sregex_iterator(); ++it)
     names.insert((*it)[1].str());
   return names;
 }

@@ -6,8 +6,8 @@
 // - many idle connections: the connection cap holds, a new /healthz is still answered at once
 //   (idle connections are reclaimed at the cap), and memory stays bounded;
 // - POST /trigger needs the bearer token, and nothing else is accepted in its place.
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -183,12 +183,14 @@ TEST_F(AbuseTest, OversizedHeadersGet431OrClose) {
   // One huge header line.
   {
     auto s = connect();
-    std::string head = "GET /healthz HTTP/1.1\r\nHost: a\r\nX-Big: " + std::string(64 << 10, 'a') +
-                       "\r\n\r\n";
+    std::string head =
+        "GET /healthz HTTP/1.1\r\nHost: a\r\nX-Big: " + std::string(64 << 10, 'a') + "\r\n\r\n";
     send(s, head);  // the server may close before it has read everything
     auto res = read(s);
-    if (res) EXPECT_EQ(res->result(), http::status::request_header_fields_too_large);
-    else EXPECT_TRUE(closed_by_peer(s));
+    if (res)
+      EXPECT_EQ(res->result(), http::status::request_header_fields_too_large);
+    else
+      EXPECT_TRUE(closed_by_peer(s));
   }
   // Many small header lines.
   {
@@ -198,8 +200,10 @@ TEST_F(AbuseTest, OversizedHeadersGet431OrClose) {
     head += "\r\n";
     send(s, head);
     auto res = read(s);
-    if (res) EXPECT_EQ(res->result(), http::status::request_header_fields_too_large);
-    else EXPECT_TRUE(closed_by_peer(s));
+    if (res)
+      EXPECT_EQ(res->result(), http::status::request_header_fields_too_large);
+    else
+      EXPECT_TRUE(closed_by_peer(s));
   }
   EXPECT_EQ(request(http::verb::get, "/healthz").first, 200);
 }
@@ -227,8 +231,10 @@ TEST_F(AbuseTest, OversizedBodiesGet413BeforeTheBodyIsRead) {
     for (int i = 0; i < 40; ++i)
       if (!send(s, chunk)) break;
     res = read(s);
-    if (res) EXPECT_EQ(res->result(), http::status::payload_too_large);
-    else EXPECT_TRUE(closed_by_peer(s));
+    if (res)
+      EXPECT_EQ(res->result(), http::status::payload_too_large);
+    else
+      EXPECT_TRUE(closed_by_peer(s));
   }
   EXPECT_EQ(view_.triggers.load(), 0) << "an oversized request reached the handler";
   EXPECT_EQ(request(http::verb::get, "/healthz").first, 200);

@@ -157,5 +157,107 @@ TEST(Latency, GreedyAgainstExactOptimumOnRandomSmallCases) {
   EXPECT_LT(sum / cases, 0.01);
 }
 
+// Hysteresis: of two regions equally near a small origin, the one running keeps serving it.
+TEST(Latency, SwitchPenaltyKeepsTheRunningRegionAmongNearEqualOnes) {
+  // Origin at 0; regions at -10 and +10.5: without history the nearer (-10) wins.
+  PlacementProblem p = on_a_line({0}, {20}, {-10, 10.5});
+  EXPECT_EQ(place_latency(p).machines, (std::vector<int>{1, 0}));
+  // +10.5 runs now: moving costs two switches (one region emptied, one added) for 0.5 ms.
+  p.running = {0, 1};
+  p.switchPenaltyMs = 1;
+  EXPECT_EQ(place_latency(p).machines, (std::vector<int>{0, 1}));
+  // Without a penalty the running set is only a starting point.
+  p.switchPenaltyMs = 0;
+  EXPECT_EQ(place_latency(p).machines, (std::vector<int>{1, 0}));
+}
+
+TEST(Latency, RegionAddedOnlyWhenItGainsMoreThanThePenalty) {
+  // Two origins 60 apart, one region running at the big one. A machine at the small origin saves
+  // 60 ms x its share of the traffic, and costs costWeightMs + the switch penalty.
+  // 80 + 10 req/s fit 2 machines (45.5 req/s each with headroom); apart they need 2 + 1. The
+  // small origin's share is 1/9: its own machine saves 60 ms / 9 = 6.7 ms of mean RTT.
+  PlacementProblem p = on_a_line({0, 60}, {80, 10}, {0, 60});
+  p.costWeightMs = 4;
+  p.running = {1, 0};
+  p.switchPenaltyMs = 1;  // 6.7 > 4 + 1: added
+  EXPECT_EQ(place_latency(p).machines[1], 1);
+  p.switchPenaltyMs = 3;  // 6.7 < 4 + 3: not yet
+  EXPECT_EQ(place_latency(p).machines[1], 0);
+  // Once running, it is dropped only when it saves less than costWeightMs - penalty.
+  p.running = {1, 1};
+  p.costWeightMs = 8;  // 6.7 > 8 - 3: kept
+  EXPECT_EQ(place_latency(p).machines[1], 1);
+  p.costWeightMs = 10;  // 6.7 < 10 - 3: dropped
+  EXPECT_EQ(place_latency(p).machines[1], 0);
+}
+
+// The caller's precomputed candidate order gives the same result as the computed one.
+TEST(Latency, GivenOrderMatchesComputedOrder) {
+  PlacementProblem p = on_a_line({0, 40, 90, 130}, {30, 80, 5, 60}, {0, 20, 40, 60, 90, 130});
+  p.costWeightMs = 3;
+  const PlacementResult computed = place_latency(p);
+  p.order = nearest_first(p);
+  const PlacementResult given = place_latency(p);
+  EXPECT_EQ(computed.machines, given.machines);
+  EXPECT_DOUBLE_EQ(computed.objective, given.objective);
+}
+
+// The warm-started search (running set, switch penalty, incremental move scoring) against the
+// exhaustive optimum of the same objective.
+TEST(Latency, WarmSearchAgainstExactOptimumOnRandomSmallCases) {
+  std::mt19937_64 rng(515);
+  std::uniform_real_distribution<double> coord(0, 200), dem(0, 300), cost(0, 30), pen(0, 10);
+  std::uniform_int_distribution<int> nh(3, 10), no(1, 8), maxper(1, 8), coin(0, 9);
+  const int cases = 300;
+  int optimal = 0;
+  double worst = 0, sum = 0;
+  for (int c = 0; c < cases; ++c) {
+    const int H = nh(rng), O = no(rng);
+    std::vector<double> hx(static_cast<std::size_t>(H)), hy(hx.size());
+    for (std::size_t h = 0; h < hx.size(); ++h) hx[h] = coord(rng), hy[h] = coord(rng);
+    PlacementProblem p;
+    p.regions = H;
+    for (int o = 0; o < O; ++o) {
+      const double ox = coord(rng), oy = coord(rng);
+      p.demand.push_back(coin(rng) == 0 ? 0 : dem(rng));
+      for (std::size_t h = 0; h < hx.size(); ++h) {
+        p.rtt.push_back(5 + std::hypot(ox - hx[h], oy - hy[h]));
+      }
+    }
+    p.costWeightMs = cost(rng);
+    p.maxPerRegion = maxper(rng);
+    p.maxTotal = coin(rng) < 2 ? 6 : 40;
+    p.maxRttMs = coin(rng) == 0 ? 80 : 0;
+    p.floor.assign(static_cast<std::size_t>(H), 0);
+    p.closed.assign(static_cast<std::size_t>(H), 0);
+    p.running.assign(static_cast<std::size_t>(H), 0);
+    for (int h = 0; h < H; ++h) {
+      const auto i = static_cast<std::size_t>(h);
+      if (coin(rng) < 4) p.running[i] = 1;
+      if (coin(rng) == 0)
+        p.floor[i] = 1;
+      else if (!p.running[i] && coin(rng) == 0)
+        p.closed[i] = 1;
+    }
+    p.switchPenaltyMs = pen(rng);
+    const PlacementResult greedy = place_latency(p);
+    const PlacementResult exact = place_exact(p);
+    ASSERT_GE(greedy.objective, exact.objective - 1e-6) << "case " << c;
+    // The objective the search reports is that of the machines it returns.
+    std::vector<char> open(static_cast<std::size_t>(H));
+    for (int h = 0; h < H; ++h)
+      open[static_cast<std::size_t>(h)] = greedy.machines[static_cast<std::size_t>(h)] > 0;
+    EXPECT_NEAR(evaluate_placement(p, open).objective, greedy.objective, 1e-6) << "case " << c;
+    const double gap = (greedy.objective - exact.objective) / std::max(1e-9, exact.objective);
+    if (gap <= 1e-9) ++optimal;
+    worst = std::max(worst, gap);
+    sum += gap;
+  }
+  std::printf("[ placement ] warm: %d random cases: optimal in %d, mean gap %.4f%%, worst %.4f%%\n",
+              cases, optimal, 100 * sum / cases, 100 * worst);
+  EXPECT_GE(optimal, cases * 9 / 10);
+  EXPECT_LT(sum / cases, 0.01);
+}
+
 }  // namespace
 }  // namespace autoplacer
