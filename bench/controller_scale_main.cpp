@@ -12,7 +12,7 @@
 // state: CPU time of this process (getrusage) over wall time, RSS and peak RSS (/proc), passes and
 // Machines API requests per second.
 //
-//   controller_scale_bench --fly-api-url http://127.0.0.1:PORT --policies 1000 --regions 18 \
+//   controller_scale_bench --fly-api-url http://127.0.0.1:PORT --policies 1000 --regions 18
 //       --state-dir DIR [--warmup 60] [--seconds 60] [--workers 4]
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>

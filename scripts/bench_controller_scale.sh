@@ -4,7 +4,8 @@
 # controller alone in its process) against it, and prints the figures.
 #
 #   scripts/bench_controller_scale.sh [BUILD_DIR] [POLICIES] [REGIONS] [WARMUP_S] [SECONDS]
-#   (defaults: build 1000 18 90 60; BUILD_DIR configured with -DAUTOPLACER_BENCH=ON)
+#   (defaults: build 1000 18 90 60; BUILD_DIR configured with -DAUTOPLACER_BENCH=ON;
+#   WORKERS=N sets the controller's --workers, default 4)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -31,5 +32,6 @@ done
 port=$(sed -n 's/.*listening on .*:\([0-9]*\)$/\1/p' "$work/flysim.out" | head -1)
 [[ -n "$port" ]] || { echo "flysim did not start" >&2; cat "$work/flysim.err" >&2; exit 1; }
 "$bench" --fly-api-url "http://127.0.0.1:$port" --state-dir "$work/state" \
-  --policies "$policies" --regions "$regions" --warmup "$warmup" --seconds "$seconds"
+  --policies "$policies" --regions "$regions" --warmup "$warmup" --seconds "$seconds" \
+  --workers "${WORKERS:-4}"
 echo "flysim CPU (its own process, not counted above): $(ps -o times= -p "$sim_pid") s"

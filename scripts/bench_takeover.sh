@@ -95,7 +95,8 @@ start_replica() {
     --log-level warn >"$log" 2>&1 &
   pid[$id]=$!
   pids+=($!)
-  for _ in $(seq 200); do grep -q "autoplacer listening on" "$log" && break; sleep 0.05; done
+  disown "$!"  # its SIGKILL is the point, not news
+  for _ in $(seq 200); do grep -qs "autoplacer listening on" "$log" && break; sleep 0.05; done
   port[$id]=$(sed -n 's/.*autoplacer listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$log" | head -1)
   [ -n "${port[$id]}" ] || { echo "replica $id did not start:" >&2; cat "$log" >&2; exit 1; }
 }

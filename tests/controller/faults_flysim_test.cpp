@@ -95,7 +95,7 @@ TEST_P(FaultsOverLoopback, InvariantsHoldAndTheFleetConverges) {
                      return sim_->with_world([&](sim::FlyWorld& w) -> std::optional<MachineFacts> {
                        const sim::SimMachine* m = w.find(kApp, id);
                        if (m == nullptr) return std::nullopt;
-                       return MachineFacts{ours(*m), m->name, home_region_of(*m)};
+                       return MachineFacts{ours(*m), m->name, home_region_of(*m), m->serving()};
                      });
                    }};
   Invariants inv(probe, policy);

@@ -14,8 +14,9 @@
 //   - ownership: no write (start, stop, cordon, delete, lease, metadata) ever names a machine
 //     that is not the policy's own, and machines not ours never change;
 //   - pinned regions: once a pinned region serves, it never drops to no active machine;
-//   - unknown demand: while demand (or one region's demand) is unknown, no retire call is made
-//     (for that region) and the plan holds no retire;
+//   - unknown demand: while demand (or one region's demand) is unknown, no call cuts capacity
+//     there: no cordon, stop, suspend or destroy of a serving machine (finishing the retire of
+//     a machine an earlier pass already cordoned is allowed: it serves nothing);
 //   - convergence: once faults stop, within a bounded number of quiet passes the fleet is the
 //     decision's placement and the pass has nothing left to do.
 #include <spdlog/spdlog.h>
@@ -114,6 +115,7 @@ struct MachineFacts {
   bool ours = false;
   std::string name;
   std::string home_region;
+  bool serving = false;  // started, not cordoned, host ok: a retire call would cut capacity
 };
 struct WorldProbe {
   std::function<WorldView()> view;
@@ -124,7 +126,7 @@ struct WorldProbe {
             [&w](const std::string& id) -> std::optional<MachineFacts> {
               const sim::SimMachine* m = w.find(kApp, id);
               if (m == nullptr) return std::nullopt;
-              return MachineFacts{ours(*m), m->name, home_region_of(*m)};
+              return MachineFacts{ours(*m), m->name, home_region_of(*m), m->serving()};
             }};
   }
 };
@@ -156,7 +158,8 @@ class Invariants {
            c.machine_id + " (" + m->name + ") that is not the policy's");
     const bool retire = c.operation == "stop" || c.operation == "suspend" ||
                         c.operation == "delete" || c.operation == "cordon";
-    if (retire && (demand_unknown_ || m->home_region == unknown_region_))
+    // Finishing the retire of a machine an earlier pass cordoned cuts no capacity: allowed.
+    if (retire && m->serving && (demand_unknown_ || m->home_region == unknown_region_))
       fail("call " + std::to_string(c.number) + " " + c.operation + " of " + c.machine_id + " in " +
            m->home_region + " while demand was unknown");
   }
@@ -183,12 +186,6 @@ class Invariants {
            " active machines, above maxTotal " + std::to_string(policy_.spec.capacity.maxTotal) +
            " + " + std::to_string(allowance) + " being retired");
     max_over_budget_ = std::max(max_over_budget_, pass_max_total_ - policy_.spec.capacity.maxTotal);
-    if ((demand_unknown_ || !unknown_region_.empty()) && r.plan) {
-      for (const auto& a : r.plan->actions)
-        if (is_retire(a.kind) && (demand_unknown_ || a.region == unknown_region_))
-          fail("pass " + std::to_string(r.generation) + " planned " + format_action(a) +
-               " while demand was unknown");
-    }
     demand_unknown_ = false;
     unknown_region_.clear();
   }
@@ -255,10 +252,12 @@ inline std::optional<std::string> placement_problem(const WorldView& v, const De
   }
   for (const auto& region : policy.spec.regions.pinned)
     if (at(v.active, region) == 0) return "pinned region " + region + " is empty";
+  // The budget covers what the controller places: machines it may not retire (unmanaged,
+  // deploying) come on top (the decision plans maxTotal beside them; docs/reliability.md).
   int owned_total = 0;
   for (const auto& [r, k] : v.owned_active) owned_total += k;
-  if (v.total_active > std::max(policy.spec.capacity.maxTotal, v.total_active - owned_total))
-    return std::to_string(v.total_active) + " active machines, above maxTotal";
+  if (owned_total > policy.spec.capacity.maxTotal)
+    return std::to_string(owned_total) + " active machines of the policy, above maxTotal";
   return std::nullopt;
 }
 
@@ -339,12 +338,16 @@ class FaultRig {
 
   // The pass and the world, for a failing seed (AP_FAULT_DEBUG=1).
   std::string debug_dump(const PassResult& r) {
-    std::string out = boost::json::serialize(r.to_json()) + "\nnow " + sim::format_rfc3339(clock_.now()) + "\n";
+    std::string out =
+        boost::json::serialize(r.to_json()) + "\nnow " + sim::format_rfc3339(clock_.now()) + "\n";
     for (const auto* m : world_.machines(kApp))
       out += "  " + m->id + " " + m->name + " " + m->region + " " + m->state +
              (m->cordoned ? " cordoned" : "") + " host=" + m->host_status +
-             " policy=" + meta(*m, "autoplacer_policy") + " fallback_for=" +
-             meta(*m, "autoplacer_fallback_for") + (m->lease ? " lease=" + m->lease->owner + " until " + sim::format_rfc3339(m->lease->expires_at) : "") +
+             " policy=" + meta(*m, "autoplacer_policy") +
+             " fallback_for=" + meta(*m, "autoplacer_fallback_for") +
+             (m->lease ? " lease=" + m->lease->owner + " until " +
+                             sim::format_rfc3339(m->lease->expires_at)
+                       : "") +
              "\n";
     return out;
   }

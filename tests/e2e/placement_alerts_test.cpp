@@ -285,8 +285,9 @@ TEST_F(PlacementAlertsE2E, PlacementsFollowTrafficAndAlertsEvaluateOnRealScraped
     return q.ok && q.series.empty();
   })) << "AutoplacerPolicyInvalid still fires after the policy was fixed";
 
-  // ---- Phase B: the users move to syd. Creates fail at first. ------------------------------
-  fly.sim().set_faults({error_rule("create", 503, 1)}, 7);
+  // ---- Phase B: the users move to syd. Creates fail at first (a 422: surely not applied; a
+  // 5xx would leave the outcome unknown, to be settled by the next list, not an error). --------
+  fly.sim().set_faults({error_rule("create", 422, 1)}, 7);
   expect_fires(prom, controller, "AutoplacerPlacementNotConverging",
                until(traffic_origin + kPhaseB + 15s),
                [](const Sample& s) { return s.labels.at("region") == "syd"; });

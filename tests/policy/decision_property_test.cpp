@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <optional>
 #include <random>
 #include <sstream>
 
@@ -126,16 +127,23 @@ TEST(DecideProperties, RandomWorlds) {
       in.now = now;
       in.demand = w.demand(now);
 
-      // Determinism and JSON round trip: three copies of the state decide alike.
+      // Determinism and JSON round trip: copies of the state decide alike. The round trip (about
+      // 100 KB of JSON each way) is checked every 4th pass to keep the test fast.
       DecisionState copy = state;
-      auto restored =
-          decision_state_from_json(boost::json::parse(boost::json::serialize(to_json(state))));
-      ASSERT_TRUE(restored.ok()) << restored.error();
+      const bool round_trip = pass % 4 == 0;
+      std::optional<Result<DecisionState, std::string>> restored;
+      if (round_trip) {
+        restored.emplace(
+            decision_state_from_json(boost::json::parse(boost::json::serialize(to_json(state)))));
+        ASSERT_TRUE(restored->ok()) << restored->error();
+      }
       const Decision d = decide(in, state);
       const Decision d_copy = decide(in, copy);
-      const Decision d_restored = decide(in, *restored);
       ASSERT_EQ(text(d), text(d_copy)) << "seed " << seed << " pass " << pass;
-      ASSERT_EQ(text(d), text(d_restored)) << "seed " << seed << " pass " << pass;
+      if (round_trip) {
+        const Decision d_restored = decide(in, **restored);
+        ASSERT_EQ(text(d), text(d_restored)) << "seed " << seed << " pass " << pass;
+      }
       // Safe to repeat.
       ASSERT_EQ(text(d), text(decide(in, copy))) << "seed " << seed << " pass " << pass;
       ++decisions;
