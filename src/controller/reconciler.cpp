@@ -182,10 +182,17 @@ asio::awaitable<void> PolicyReconciler::load_state() {
   auto controller_blob = co_await env_.store->load(name, kStateController);
   if (controller_blob && *controller_blob && (*controller_blob)->is_object()) {
     const auto& o = (*controller_blob)->as_object();
-    if (auto* g = o.if_contains("generation"); g && g->is_number())
-      generation_ = g->to_number<std::uint64_t>();
-    if (auto* pg = o.if_contains("policyGeneration"); pg && pg->is_number())
-      policy_generation_ = pg->to_number<std::int64_t>();
+    // faults: a corrupt file may hold 1e400 or -1: to_number() without an error_code throws,
+    // which crashed the pass; such a number is ignored like a missing one.
+    boost::system::error_code number_ec;
+    if (auto* g = o.if_contains("generation"); g && g->is_number()) {
+      const auto v = g->to_number<std::uint64_t>(number_ec);
+      if (!number_ec) generation_ = v;
+    }
+    if (auto* pg = o.if_contains("policyGeneration"); pg && pg->is_number()) {
+      const auto v = pg->to_number<std::int64_t>(number_ec);
+      if (!number_ec) policy_generation_ = v;
+    }
     if (auto* h = o.if_contains("specHash"); h && h->is_string()) {
       std::uint64_t saved = 0;
       const std::string text(h->as_string());

