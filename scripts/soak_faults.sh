@@ -59,8 +59,9 @@ echo "== failure at every call, corrupt state files"
 echo "== fault schedules over loopback (flysim)"
 "$BIN/controller_faults_flysim_tests" | grep -E "over loopback|PASSED|FAILED"
 
-echo "== crash anywhere: $CRASH_RUNS SIGKILL restarts"
-AP_CRASH_RUNS=$CRASH_RUNS AP_CRASH_SEED=${CRASH_SEED:-$(date +%s)} "$BIN/controller_crash_tests" \
-  | grep -E "crash anywhere|PASSED|FAILED|Failure" 
+CRASH_SEED=${CRASH_SEED:-$(date +%s)}
+echo "== crash anywhere: $CRASH_RUNS SIGKILL restarts, seed $CRASH_SEED (CRASH_SEED=... to replay)"
+AP_CRASH_RUNS=$CRASH_RUNS AP_CRASH_SEED=$CRASH_SEED "$BIN/controller_crash_tests" \
+  | grep -E "crash anywhere|PASSED|FAILED|Failure"
 
 echo "soak passed in $(( $(date +%s) - start )) s"
