@@ -238,6 +238,11 @@ def panels():
     ps.append(timeseries("Actions by kind and result", "Machines API actions the executor applied.",
                          [target(f"sum by (action, result) (increase(autoplacer_actions_total{{{PR}}}[{RI}]))",
                                  "{{action}} {{result}}")], bars=True, stack=True))
+    ps.append(timeseries("Time to serve", "Measured time from a create or start request to the "
+                         "machine serving (median of the last samples per region); the forecast "
+                         "horizon when forecast.horizon is auto.",
+                         [target(f"max by (region) (autoplacer_time_to_serve_seconds{{{PR}}})", "{{region}}")],
+                         unit="s"))
 
     ps.append(row("Reconcile"))
     ps.append(timeseries("Reconcile passes by result", "Passes per second per policy and result.",

@@ -2,7 +2,12 @@
 # Unit: the reconcile loop against the simulated Fly in process (sim::WorldMachinesApi wrapped
 # in sim::FaultyMachinesApi, on a ManualClock): 500 seeded fault schedules, failure at every
 # call, corrupt and truncated state files. One executable: each link costs CI time.
-ap_add_test(NAME controller_faults_tests LABEL unit TIMEOUT 120
+# Under the sanitizers (several times slower) CI runs 100 seeds; the plain build runs all 500.
+set(fault_seed_env)
+if(AUTOPLACER_SANITIZE OR AUTOPLACER_TSAN)
+  set(fault_seed_env ENV AP_FAULT_SEEDS=100)
+endif()
+ap_add_test(NAME controller_faults_tests LABEL unit TIMEOUT 120 ${fault_seed_env}
             SOURCES ${CMAKE_CURRENT_LIST_DIR}/faults_schedule_test.cpp
                     ${CMAKE_CURRENT_LIST_DIR}/faults_every_call_test.cpp
                     ${CMAKE_CURRENT_LIST_DIR}/crash_state_file_test.cpp

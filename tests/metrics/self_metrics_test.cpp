@@ -96,6 +96,7 @@ void exercise(SelfMetrics& m) {
   m.set_forecast_rps("web", "fra", 150);
   m.set_desired_machines("web", "fra", 3);
   m.set_running_machines("web", "fra", 2);
+  m.set_time_to_serve("web", "fra", 3.5);
   m.set_metrics_available("web", true);
   m.set_policy_valid("web", true);
   m.policy_load_error();
