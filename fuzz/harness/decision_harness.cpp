@@ -58,7 +58,8 @@ PlacementPolicy policy_from(ByteReader& in, const RegionCatalog& catalog) {
   s.capacity.maxPerRegion = std::max(std::max(1, s.capacity.minPerRegion), in.in_range(1, 8));
   const int floor_total =
       static_cast<int>(s.regions.pinned.size()) * std::max(1, s.capacity.minPerRegion);
-  s.capacity.maxTotal = std::max(floor_total, in.in_range(1, 30));
+  // The loader refuses a budget below minPerRegion or below what the pinned regions need.
+  s.capacity.maxTotal = std::max({floor_total, s.capacity.minPerRegion, in.in_range(1, 30)});
   s.capacity.minTotal = std::min(in.in_range(0, 4), s.capacity.maxTotal);
   const int reachable = static_cast<int>(usable.size()) * s.capacity.maxPerRegion;
   s.capacity.minTotal = std::min(s.capacity.minTotal, reachable);

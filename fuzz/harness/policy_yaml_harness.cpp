@@ -28,6 +28,7 @@ void check_accepted(const PlacementPolicy& p) {
   AP_FUZZ_CHECK(s.capacity.minPerRegion <= s.capacity.maxPerRegion);
   AP_FUZZ_CHECK(s.capacity.minTotal >= 0);
   AP_FUZZ_CHECK(s.capacity.minTotal <= s.capacity.maxTotal);
+  AP_FUZZ_CHECK(s.capacity.minPerRegion <= s.capacity.maxTotal);
   for (const auto& r : s.regions.pinned) {
     AP_FUZZ_CHECK(catalog.hostable(r));
     AP_FUZZ_CHECK(!contains(s.regions.excluded, r));

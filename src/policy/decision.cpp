@@ -92,8 +92,16 @@ std::string dur(std::int64_t milliseconds) {
   return format_duration(Duration{std::max<std::int64_t>(0, milliseconds)});
 }
 
+// Demand above a billion requests per second for one origin is not traffic but a broken series
+// (found by the decision fuzzer: values near DBL_MAX overflowed the traffic-weighted RTT to NaN).
+// Such a value is unknown, like NaN or a negative one: it holds the placement.
+constexpr double kMaxPlausibleRps = 1e9;
+
+// An observed p95 above a minute is a broken series too; the distance model is used instead.
+constexpr double kMaxPlausibleLatencyMs = 60'000;
+
 bool valid_rps(double v) {
-  return std::isfinite(v) && v >= 0;
+  return std::isfinite(v) && v >= 0 && v <= kMaxPlausibleRps;
 }
 
 bool contains(const std::vector<std::string>& xs, const std::string& x) {
@@ -633,7 +641,8 @@ Decision decide(const DecisionInput& in, DecisionState& state) {
         o.sizing = std::max(o.sizing, f.value);  // forecasts only raise
       }
       if (auto p = p95_at.find(code);
-          p != in.demand.p95LatencyMs.end() && std::isfinite(p->second) && p->second > 0) {
+          p != in.demand.p95LatencyMs.end() && std::isfinite(p->second) && p->second > 0 &&
+          p->second <= kMaxPlausibleLatencyMs) {
         o.p95 = p->second;
       }
       if (o.row < 0) {

@@ -202,6 +202,13 @@ void check_capacity(const CapacitySpec& c, DocContext& ctx) {
                                          ") is greater than maxPerRegion (" + num(c.maxPerRegion) +
                                          ")");
   }
+  // Every region in use holds at least minPerRegion machines, so a budget below that could never
+  // place one (found by the decision fuzzer: the core then had to break one bound or the other).
+  if (c.minPerRegion >= 0 && c.maxTotal >= 1 && c.minPerRegion > c.maxTotal) {
+    ctx.error(base + "minPerRegion", "minPerRegion (" + num(c.minPerRegion) +
+                                         ") is greater than maxTotal (" + num(c.maxTotal) +
+                                         "): no region could ever hold machines");
+  }
   if (c.minTotal >= 0 && c.maxTotal >= 1 && c.minTotal > c.maxTotal) {
     ctx.error(base + "minTotal", "minTotal (" + num(c.minTotal) + ") is greater than maxTotal (" +
                                      num(c.maxTotal) + ")");

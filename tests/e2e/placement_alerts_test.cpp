@@ -330,10 +330,17 @@ TEST_F(PlacementAlertsE2E, PlacementsFollowTrafficAndAlertsEvaluateOnRealScraped
   fly.sim().set_faults({}, 11);
 
   // ---- Prometheus loses the edge metrics: demand unknown, the placement is held. -------------
-  // Settled again after the faults (a pass may have been retrying an action).
-  EXPECT_TRUE(eventually(controller, 10s, [&] {
+  // Settled again after the faults: the same fleet for 3 s (a pass may have been retrying an
+  // action, or still retiring a surplus machine created while creates failed and were retried).
+  auto last = fly.owned_active();
+  auto stable_since = Steady::now();
+  EXPECT_TRUE(eventually(controller, 20s, [&] {
     fleet = fly.owned_active();
-    return fleet["syd"] >= 3 && fleet["fra"] == 0;
+    if (fleet != last) {
+      last = fleet;
+      stable_since = Steady::now();
+    }
+    return fleet["syd"] >= 3 && fleet["fra"] == 0 && Steady::now() - stable_since >= 3s;
   })) << fleet_text(fleet);
   const auto converged = fly.owned_active();
   const std::size_t output_before = controller.output().size();
