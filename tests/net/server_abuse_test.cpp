@@ -285,8 +285,15 @@ TEST_F(AbuseTest, IdleConnectionsCannotStarveHealthzAndMemoryStaysBounded) {
   EXPECT_GE(closed, idle_count - 64 - 8) << "of " << idle_count << " idle connections";
   const long growth = rss_kib() - rss_before;
   // Client sockets live in the kernel; the server's bounded sessions cost a few KiB each.
-  EXPECT_LT(growth, 16 * 1024) << "RSS grew by " << growth << " KiB for " << idle_count
-                               << " idle connections";
+  // AddressSanitizer keeps freed memory in quarantine and pads every allocation, so RSS says
+  // little there: the bound is checked in the plain build only.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  constexpr long kMaxGrowthKib = 256 * 1024;
+#else
+  constexpr long kMaxGrowthKib = 16 * 1024;
+#endif
+  EXPECT_LT(growth, kMaxGrowthKib) << "RSS grew by " << growth << " KiB for " << idle_count
+                                   << " idle connections";
   std::cout << "[ info ] " << idle_count << " idle connections: RSS +" << growth
             << " KiB, worst /healthz " << worst.count() << " ms\n";
 }
