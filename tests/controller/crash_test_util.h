@@ -1,7 +1,7 @@
 #pragma once
 // A child process for the crash tests (owner: faults): the autoplacer binary with its stdout and
-// stderr in a pipe, killed with SIGKILL on destruction if still running. (The same helper as
-// loop_e2e_test.cpp's, which keeps its own copy in an anonymous namespace.)
+// stderr in a pipe, killed with SIGKILL on destruction if still running. The restart tests of
+// loop_e2e_test.cpp use it too.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
