@@ -13,6 +13,8 @@
 #include "policy/damping.h"
 #include "policy/decision_state.h"
 #include "policy/forecast.h"
+#include "policy/forecast_rise.h"
+#include "policy/format_fixed.h"
 #include "policy/placement.h"
 #include "policy/threshold.h"
 
@@ -41,7 +43,11 @@ std::string sfmt(const char* format, ...) {
   bool ok = true;
   for (const char* f = format; *f != '\0' && ok; ++f) {
     if (*f != '%') {
-      out.push_back(*f);
+      // The literal text up to the next conversion, in one append.
+      const char* end = f + 1;
+      while (*end != '\0' && *end != '%') ++end;
+      out.append(f, end);
+      f = end - 1;
       continue;
     }
     char buf[64];
@@ -55,9 +61,12 @@ std::string sfmt(const char* format, ...) {
       out.append(va_arg(args, const char*));
     } else if (c == '.' && f[1] >= '0' && f[1] <= '9' && f[2] == 'f') {
       const double x = va_arg(args, double);
-      const auto r = std::to_chars(buf, buf + sizeof buf, x, std::chars_format::fixed, f[1] - '0');
-      ok = r.ec == std::errc{};
-      if (ok) out.append(buf, r.ptr);
+      if (!append_fixed(out, x, f[1] - '0')) {
+        const auto r =
+            std::to_chars(buf, buf + sizeof buf, x, std::chars_format::fixed, f[1] - '0');
+        ok = r.ec == std::errc{};
+        if (ok) out.append(buf, r.ptr);
+      }
       f += 2;
     } else {
       ok = false;
@@ -73,14 +82,30 @@ std::string sfmt(const char* format, ...) {
   return out;
 }
 
+// std::string's order (bytes as unsigned char, then length), inline: region codes are three
+// bytes, and a call to memcmp for each comparison of the per-pass merges was a tenth of a pass.
+inline int compare_codes(const std::string& a, const std::string& b) {
+  const std::size_t n = std::min(a.size(), b.size());
+  const auto* x = reinterpret_cast<const unsigned char*>(a.data());
+  const auto* y = reinterpret_cast<const unsigned char*>(b.data());
+  for (std::size_t i = 0; i < n; ++i) {
+    if (x[i] != y[i]) return x[i] < y[i] ? -1 : 1;
+  }
+  return a.size() < b.size() ? -1 : a.size() > b.size() ? 1 : 0;
+}
+inline bool code_less(const std::string& a, const std::string& b) {
+  return compare_codes(a, b) < 0;
+}
+
 // Lookups of keys in increasing order in a sorted map: the iterator only moves forward.
 template <class Map>
 class Cursor {
  public:
   explicit Cursor(const Map& m) : m_(m), it_(m.begin()) {}
   typename Map::const_iterator find(const std::string& key) {
-    while (it_ != m_.end() && it_->first < key) ++it_;
-    return it_ != m_.end() && it_->first == key ? it_ : m_.end();
+    int c = 1;
+    while (it_ != m_.end() && (c = compare_codes(it_->first, key)) < 0) ++it_;
+    return it_ != m_.end() && c == 0 ? it_ : m_.end();
   }
 
  private:
@@ -127,9 +152,10 @@ void observe_at(const PlacementPolicySpec& spec, const DemandReading& demand, st
     if (demand.unknown.count(code) == 0) feed(o, fc, atMs, 0.0);
   };
   for (const auto& [code, rps] : demand.rps) {
-    for (; it != state.origins.end() && it->first < code; ++it)
+    int c = 1;
+    for (; it != state.origins.end() && (c = compare_codes(it->first, code)) < 0; ++it)
       absent_is_zero(it->first, it->second);
-    const bool have = it != state.origins.end() && it->first == code;
+    const bool have = it != state.origins.end() && c == 0;
     if (demand.unknown.count(code) != 0 || !valid_rps(rps)) {
       if (have) ++it;
       continue;
@@ -171,32 +197,72 @@ void refresh_cache(RttCache& cache, const RegionCatalog& catalog) {
   }
 }
 
-// Per origin, the candidates nearest first (PlacementProblem::order) from the cache's sorted rows:
-// a filter, then an insertion sort that only fixes ties broken by candidate index (and rows whose
-// RTTs an observed latency replaced).
-void candidate_order(PlacementProblem& p, const RttCache& cache, const std::vector<int>& rows,
-                     const std::vector<int>& cand_of_row) {
-  const auto H = static_cast<std::size_t>(p.regions);
+// The candidates nearest first for one origin (PlacementProblem::order) from the cache's sorted
+// rows: a filter, then an insertion sort that only fixes ties broken by candidate index (and rows
+// whose RTTs an observed latency replaced). `r`: the origin's RTT to each candidate.
+void order_row(int* out, std::size_t H, const RttCache& cache, int row, const double* r) {
   const std::size_t n = cache.codes.size();
+  std::size_t k = 0;
+  const int* from = &cache.nearest[static_cast<std::size_t>(row) * n];
+  for (std::size_t i = 0; i < n && k < H; ++i) {
+    const int c = cache.candOfRow[static_cast<std::size_t>(from[i])];
+    if (c >= 0) out[k++] = c;
+  }
+  auto before = [&](int a, int b) {
+    const double ra = r[static_cast<std::size_t>(a)], rb = r[static_cast<std::size_t>(b)];
+    return ra < rb || (ra == rb && a < b);
+  };
+  for (std::size_t i = 1; i < H; ++i) {
+    const int x = out[i];
+    std::size_t j = i;
+    for (; j > 0 && before(x, out[j - 1]); --j) out[j] = out[j - 1];
+    out[j] = x;
+  }
+}
+
+// Rebuilds the cache's candidate tables when the candidate set changed (policy or catalog).
+void refresh_candidates(RttCache& cache, const std::vector<int>& cand_rows) {
+  if (cache.candRows == cand_rows && cache.candOfRow.size() == cache.codes.size()) return;
+  const std::size_t n = cache.codes.size();
+  const std::size_t H = cand_rows.size();
+  cache.candRows = cand_rows;
+  cache.candOfRow.assign(n, -1);
+  for (std::size_t h = 0; h < H; ++h)
+    cache.candOfRow[static_cast<std::size_t>(cand_rows[h])] = static_cast<int>(h);
+  cache.candRtt.resize(H * H);
+  for (std::size_t a = 0; a < H; ++a) {
+    const double* from = &cache.matrix[static_cast<std::size_t>(cand_rows[a]) * n];
+    for (std::size_t b = 0; b < H; ++b) cache.candRtt[a * H + b] = from[cand_rows[b]];
+  }
+  // Every row's order over the model RTTs, the same values PlacementProblem::rtt holds for an
+  // origin without an observed latency.
+  cache.candOrder.resize(n * H);
+  cache.candRowRtt.resize(n * H);
+  cache.candRowRttOrdered = true;
+  for (std::size_t row = 0; row < n; ++row) {
+    double* r = cache.candRowRtt.data() + row * H;
+    for (std::size_t h = 0; h < H; ++h) {
+      r[h] = cache.matrix[row * n + static_cast<std::size_t>(cand_rows[h])];
+      if (std::isnan(r[h])) cache.candRowRttOrdered = false;
+    }
+    if (H > 0) order_row(&cache.candOrder[row * H], H, cache, static_cast<int>(row), r);
+  }
+}
+
+// PlacementProblem::order: the cached row of each origin, or, where an observed latency changed
+// the origin's RTTs, that row ordered again.
+void candidate_order(PlacementProblem& p, const RttCache& cache, const std::vector<int>& rows,
+                     const std::vector<char>& changed) {
+  const auto H = static_cast<std::size_t>(p.regions);
   p.order.resize(rows.size() * H);
+  if (H == 0) return;
   for (std::size_t o = 0; o < rows.size(); ++o) {
     int* out = &p.order[o * H];
-    std::size_t k = 0;
-    const int* from = &cache.nearest[static_cast<std::size_t>(rows[o]) * n];
-    for (std::size_t i = 0; i < n && k < H; ++i) {
-      const int c = cand_of_row[static_cast<std::size_t>(from[i])];
-      if (c >= 0) out[k++] = c;
-    }
-    const double* r = &p.rtt[o * H];
-    auto before = [&](int a, int b) {
-      const double ra = r[static_cast<std::size_t>(a)], rb = r[static_cast<std::size_t>(b)];
-      return ra < rb || (ra == rb && a < b);
-    };
-    for (std::size_t i = 1; i < H; ++i) {
-      const int x = out[i];
-      std::size_t j = i;
-      for (; j > 0 && before(x, out[j - 1]); --j) out[j] = out[j - 1];
-      out[j] = x;
+    if (changed[o] != 0) {
+      order_row(out, H, cache, rows[o], &p.rtt[o * H]);
+    } else {
+      const int* from = &cache.candOrder[static_cast<std::size_t>(rows[o]) * H];
+      std::copy(from, from + H, out);
     }
   }
 }
@@ -228,6 +294,8 @@ struct OriginView {
   int row = -1;  // in the RTT cache
   double observed = 0;
   double sizing = 0;
+  double usual = 0;       // deseasonalised demand (the Holt-Winters level) once warm, else sizing
+  bool seasoned = false;  // `usual` is a warm model's level
   bool unknown = false;
   std::string why;
   double p95 = 0;
@@ -235,18 +303,22 @@ struct OriginView {
 };
 
 struct RegionWork {
-  std::string code;
-  int row = -1;   // RTT cache row, -1 if not in the catalog
-  int cand = -1;  // index among candidates, -1 if not allowed
+  const std::string* code = nullptr;  // the catalog's or the fleet observation's key
+  int row = -1;                       // RTT cache row, -1 if not in the catalog
+  int cand = -1;                      // index among candidates, -1 if not allowed
   bool pinned = false;
   int current = 0;
+  int reserve = 0;  // stopped + suspended machines: started, not created
+  // The region's entry in DecisionState::regions (nullptr: none yet), and where it would go.
+  RegionState* state = nullptr;
+  std::map<std::string, RegionState>::iterator hint;
   int floor = 0;      // pinned/minPerRegion, held, cooldown
   bool held = false;  // serves an origin whose demand is unknown
   std::string heldWhy;
   bool cooldownAdd = false;     // not removed before cooldownAfterAdd
   bool cooldownRemove = false;  // not added back before cooldownAfterRemove
   bool nearestForDemand = false;
-  std::string notAllowedWhy;
+  const char* notAllowedWhy = nullptr;
   RegionDecision out;
 };
 
@@ -259,6 +331,29 @@ void set_reason(RegionDecision& r, ReasonCode code, std::string message) {
   r.message = std::move(message);
 }
 
+// Finds each region's RegionState with one forward walk per run of increasing codes (the work list
+// is the sorted hostable codes, then the sorted extra fleet regions), instead of a lookup each.
+void resolve_states(std::vector<RegionWork>& work, DecisionState& state) {
+  auto it = state.regions.begin();
+  const std::string* previous = nullptr;
+  for (RegionWork& w : work) {
+    if (previous != nullptr && code_less(*w.code, *previous)) it = state.regions.begin();
+    previous = w.code;
+    int c = 1;
+    while (it != state.regions.end() && (c = compare_codes(it->first, *w.code)) < 0) ++it;
+    w.hint = it;
+    w.state = it != state.regions.end() && c == 0 ? &it->second : nullptr;
+  }
+}
+
+// The region's state, created where resolve_states found its place (map iterators stay valid
+// while entries are added).
+RegionState& state_of(RegionWork& w, DecisionState& state) {
+  if (w.state == nullptr)
+    w.state = &state.regions.emplace_hint(w.hint, *w.code, RegionState{})->second;
+  return *w.state;
+}
+
 // Writes `desired` and the bookkeeping every path shares.
 void finish(Decision& d, std::vector<RegionWork>& work, DecisionState& state,
             const PlacementPolicySpec& spec, std::int64_t now, bool record) {
@@ -269,19 +364,23 @@ void finish(Decision& d, std::vector<RegionWork>& work, DecisionState& state,
     r.direction = r.desired > w.current   ? Direction::kUp
                   : r.desired < w.current ? Direction::kDown
                                           : Direction::kNone;
-    // Regions mostly come in code order: hinted inserts then cost one comparison each.
-    if (r.desired > 0) d.desired.insert_or_assign(d.desired.end(), w.code, r.desired);
-    if (r.desired > 0 || w.current > 0 || r.demandRps > 0 || r.proposed > 0 || w.nearestForDemand) {
-      d.regions.insert_or_assign(d.regions.end(), w.code, r);
+    const int desired = r.desired;
+    // Regions mostly come in code order: hinted inserts then cost one comparison each. The work
+    // list is not used after finish(): its decisions (and messages) move into the result.
+    if (desired > 0) d.desired.insert_or_assign(d.desired.end(), *w.code, desired);
+    if (desired > 0 || w.current > 0 || r.demandRps > 0 || r.proposed > 0 || w.nearestForDemand) {
+      d.regions.insert_or_assign(d.regions.end(), *w.code, std::move(r));
     }
     if (!record) continue;
-    auto found = state.regions.find(w.code);
-    if (r.desired == w.current && found == state.regions.end()) continue;
-    if (found == state.regions.end()) found = state.regions.emplace(w.code, RegionState{}).first;
-    RegionState& rs = found->second;
-    record_event(rs, now, r.desired - w.current, keep);
-    if (w.current == 0 && r.desired > 0) rs.addedAtMs = now;
-    if (w.current > 0 && r.desired == 0) rs.removedAtMs = now;
+    if (desired == w.current && w.state == nullptr) continue;
+    RegionState& rs = state_of(w, state);
+    record_event(rs, now, desired - w.current, keep);
+    if (w.current == 0 && desired > 0) rs.addedAtMs = now;
+    // Removed once per add/remove cycle: a machine that stays while desired is 0 (one the policy
+    // may not retire, or one still stopping) does not renew the cooldown at every pass.
+    const bool removal_recorded =
+        rs.removedAtMs && (!rs.addedAtMs || *rs.addedAtMs <= *rs.removedAtMs);
+    if (w.current > 0 && desired == 0 && !removal_recorded) rs.removedAtMs = now;
   }
   // Forget regions with nothing left to remember (bounded state).
   for (auto it = state.regions.begin(); it != state.regions.end();) {
@@ -343,10 +442,7 @@ void apply_bounds(Decision& d, std::vector<RegionWork>& work, const DecisionInpu
   // Creation per pass: stopped and suspended machines are started, not created.
   if (spec.behavior.maxCreatesPerPass >= 0) {
     auto creates = [&](const RegionWork& w) {
-      const auto it = in.fleet.regions.find(w.code);
-      const int reserve =
-          it == in.fleet.regions.end() ? 0 : it->second.stopped + it->second.suspended;
-      return std::max(0, w.out.desired - w.current - reserve);
+      return std::max(0, w.out.desired - w.current - w.reserve);
     };
     int total = 0;
     for (const RegionWork& w : work) total += creates(w);
@@ -498,9 +594,10 @@ Decision decide(const DecisionInput& in, DecisionState& state) {
   // Regions to account for: every candidate and every region with machines.
   std::vector<RegionWork> work;
   if (in.policy == nullptr || in.catalog == nullptr) {
+    work.reserve(in.fleet.regions.size());
     for (const auto& [code, m] : in.fleet.regions) {
       RegionWork w;
-      w.code = code;
+      w.code = &code;
       w.current = m.active();
       work.push_back(std::move(w));
     }
@@ -518,38 +615,52 @@ Decision decide(const DecisionInput& in, DecisionState& state) {
   refresh_cache(state.cache, catalog);
   const RttCache& cache = state.cache;
   const auto n_all = cache.codes.size();
-  auto row_of = [&](const std::string& code) {
-    auto it = cache.index.find(code);
-    return it == cache.index.end() ? -1 : it->second;
-  };
-
   std::vector<int> cand_rows;  // candidate index -> cache row
   std::vector<std::size_t> cand_work;
-  for (const std::string& code : catalog.hostable_codes()) {
-    RegionWork w;
-    w.code = code;
-    w.row = row_of(code);
-    const bool allowed = spec.regions.allowed.empty() || contains(spec.regions.allowed, code);
-    const bool excluded = contains(spec.regions.excluded, code);
-    if (allowed && !excluded && w.row >= 0) {
-      w.cand = static_cast<int>(cand_rows.size());
-      cand_rows.push_back(w.row);
-      cand_work.push_back(work.size());
-      w.pinned = contains(spec.regions.pinned, code);
-    } else {
-      w.notAllowedWhy = excluded ? "excluded by the policy" : "not in regions.allowed";
+  const std::vector<std::string>& hostable = catalog.hostable_codes();  // sorted
+  work.reserve(hostable.size() + in.fleet.regions.size());
+  cand_rows.reserve(hostable.size());
+  cand_work.reserve(hostable.size());
+  {
+    // Hostable codes, the cache's index and the fleet are all sorted by code: forward cursors.
+    Cursor rows_at(cache.index);
+    Cursor fleet_at(in.fleet.regions);
+    for (const std::string& code : hostable) {
+      RegionWork w;
+      w.code = &code;
+      const auto row = rows_at.find(code);
+      w.row = row == cache.index.end() ? -1 : row->second;
+      const bool allowed = spec.regions.allowed.empty() || contains(spec.regions.allowed, code);
+      const bool excluded = contains(spec.regions.excluded, code);
+      if (allowed && !excluded && w.row >= 0) {
+        w.cand = static_cast<int>(cand_rows.size());
+        cand_rows.push_back(w.row);
+        cand_work.push_back(work.size());
+        w.pinned = contains(spec.regions.pinned, code);
+      } else {
+        w.notAllowedWhy = excluded ? "excluded by the policy" : "not in regions.allowed";
+      }
+      const auto it = fleet_at.find(code);
+      if (it != in.fleet.regions.end()) {
+        w.current = std::max(0, it->second.active());
+        w.reserve = it->second.stopped + it->second.suspended;
+      }
+      work.push_back(std::move(w));
     }
-    auto it = in.fleet.regions.find(code);
-    if (it != in.fleet.regions.end()) w.current = std::max(0, it->second.active());
-    work.push_back(std::move(w));
   }
-  for (const auto& [code, m] : in.fleet.regions) {
-    if (catalog.hostable(code)) continue;
-    RegionWork w;
-    w.code = code;
-    w.current = std::max(0, m.active());
-    w.notAllowedWhy = "not a hostable region in the catalog";
-    work.push_back(std::move(w));
+  {
+    auto host = hostable.begin();
+    for (const auto& [code, m] : in.fleet.regions) {
+      int c = 1;
+      while (host != hostable.end() && (c = compare_codes(*host, code)) < 0) ++host;
+      if (host != hostable.end() && c == 0) continue;  // hostable: listed above
+      RegionWork w;
+      w.code = &code;
+      w.current = std::max(0, m.active());
+      w.reserve = m.stopped + m.suspended;
+      w.notAllowedWhy = "not a hostable region in the catalog";
+      work.push_back(std::move(w));
+    }
   }
   for (RegionWork& w : work) {
     if (w.cand < 0) {
@@ -557,6 +668,7 @@ Decision decide(const DecisionInput& in, DecisionState& state) {
       set_reason(w.out, ReasonCode::kNotAllowed, w.notAllowedWhy);
     }
   }
+  resolve_states(work, state);
 
   // --- Demand unknown everywhere: hold, or the static placement after a while. ---
   if (!in.demand.known) {
@@ -570,7 +682,7 @@ Decision decide(const DecisionInput& in, DecisionState& state) {
       d.heldReason = why + " for " + dur(unknown_for) + ": onMetricsUnavailable static placement";
       for (RegionWork& w : work) {
         if (w.cand < 0) continue;
-        auto it = mu.staticPlacement.find(w.code);
+        auto it = mu.staticPlacement.find(*w.code);
         const int n = it == mu.staticPlacement.end() ? 0 : std::max(0, it->second);
         w.out.proposed = w.out.desired = n;
         set_reason(w.out, ReasonCode::kStaticFallback,
@@ -591,6 +703,7 @@ Decision decide(const DecisionInput& in, DecisionState& state) {
   // --- Origins: observed demand, and the sizing estimate (observed, raised by the forecast). ---
   const ForecastConfig fc = ForecastConfig::from(spec.forecast);
   std::vector<OriginView> origins;
+  origins.reserve(in.demand.rps.size() + in.demand.unknown.size() + state.origins.size());
   {
     // Every origin code of the read and of the state, in order, each once: a merge of sorted
     // maps, then sorted cursors instead of a lookup per map per origin.
@@ -601,11 +714,13 @@ Decision decide(const DecisionInput& in, DecisionState& state) {
     for (const auto& kv : in.demand.unknown) codes.push_back(&kv.first);
     const auto run3 = static_cast<std::ptrdiff_t>(codes.size());
     for (const auto& kv : state.origins) codes.push_back(&kv.first);
-    auto by_code = [](const std::string* a, const std::string* b) { return *a < *b; };
+    auto by_code = [](const std::string* a, const std::string* b) { return code_less(*a, *b); };
     std::inplace_merge(codes.begin(), codes.begin() + run2, codes.begin() + run3, by_code);
     std::inplace_merge(codes.begin(), codes.begin() + run3, codes.end(), by_code);
     codes.erase(std::unique(codes.begin(), codes.end(),
-                            [](const std::string* a, const std::string* b) { return *a == *b; }),
+                            [](const std::string* a, const std::string* b) {
+                              return compare_codes(*a, *b) == 0;
+                            }),
                 codes.end());
     Cursor origins_at(state.origins);
     Cursor rps_at(in.demand.rps);
@@ -637,12 +752,14 @@ Decision decide(const DecisionInput& in, DecisionState& state) {
       o.sizing = o.observed;
       if (os != nullptr && fc.model != ForecastModel::kNone && !os->history.empty()) {
         o.horizonMs = horizon_ms(in, os);
-        const ForecastView f = forecast_peak(os->model, fc, os->history, os->lastAtMs, o.horizonMs);
-        o.sizing = std::max(o.sizing, f.value);  // forecasts only raise
+        // Forecasts only raise, and only by the rise they expect (forecast_rise.h).
+        o.sizing += forecast_rise(os->model, fc, os->history, os->lastAtMs, o.horizonMs);
       }
-      if (auto p = p95_at.find(code);
-          p != in.demand.p95LatencyMs.end() && std::isfinite(p->second) && p->second > 0 &&
-          p->second <= kMaxPlausibleLatencyMs) {
+      o.seasoned = os != nullptr && fc.model == ForecastModel::kHoltWinters && os->model.warm;
+      o.usual = o.seasoned ? std::max(0.0, os->model.level) : o.sizing;
+      if (auto p = p95_at.find(code); p != in.demand.p95LatencyMs.end() &&
+                                      std::isfinite(p->second) && p->second > 0 &&
+                                      p->second <= kMaxPlausibleLatencyMs) {
         o.p95 = p->second;
       }
       if (o.row < 0) {
@@ -673,28 +790,49 @@ Decision decide(const DecisionInput& in, DecisionState& state) {
   p.running.assign(Hs, 0);
   for (std::size_t h = 0; h < Hs; ++h) p.running[h] = work[cand_work[h]].current > 0 ? 1 : 0;
   p.switchPenaltyMs = kSwitchPenaltyMachines * std::max(0.0, spec.placement.costWeightMs);
-  p.regionRtt.resize(Hs * Hs);
-  for (std::size_t a = 0; a < Hs; ++a) {
-    const double* from = &cache.matrix[static_cast<std::size_t>(cand_rows[a]) * n_all];
-    for (std::size_t b = 0; b < Hs; ++b) p.regionRtt[a * Hs + b] = from[cand_rows[b]];
-  }
+  refresh_candidates(state.cache, cand_rows);
+  p.regionRtt = cache.candRtt;
+  std::vector<char> rtt_changed(origins.size(), 0);  // an observed latency replaced the model
   p.demand.reserve(origins.size());
   p.rtt.resize(origins.size() * Hs);
+  // RTT counts in proportion to traffic, as in the long-run mean: the latency term is over the
+  // origins' usual demand once some model has seen a day (PlacementProblem::latencyReferenceRps),
+  // over this pass's demand before.
+  if (std::any_of(origins.begin(), origins.end(), [](const OriginView& o) { return o.seasoned; })) {
+    for (const OriginView& o : origins) p.latencyReferenceRps += o.usual;
+  }
   for (std::size_t o = 0; o < origins.size(); ++o) {
     p.demand.push_back(origins[o].sizing);
-    const double* from = &cache.matrix[static_cast<std::size_t>(origins[o].row) * n_all];
-    for (std::size_t h = 0; h < Hs; ++h) p.rtt[o * Hs + h] = from[cand_rows[h]];
+    const double* from = &cache.candRowRtt[static_cast<std::size_t>(origins[o].row) * Hs];
+    std::copy(from, from + Hs, p.rtt.begin() + static_cast<std::ptrdiff_t>(o * Hs));
   }
-  // Which candidate serves each origin today (nearest with machines), else the nearest one.
+  // Which candidate serves each origin today (nearest with machines), else the nearest one. With
+  // every model RTT a number, the cached order (by RTT, ties by index) gives both: the nearest is
+  // its first entry, the serving one the first that runs.
   auto serving_now = [&](std::size_t o) {
+    if (cache.candRowRttOrdered) {
+      const int* order = &cache.candOrder[static_cast<std::size_t>(origins[o].row) * Hs];
+      int best = -1;
+      for (std::size_t i = 0; i < Hs; ++i) {
+        if (p.running[static_cast<std::size_t>(order[i])] != 0) {
+          best = order[i];
+          break;
+        }
+      }
+      return std::make_pair(best, Hs > 0 ? order[0] : -1);
+    }
     int best = -1, nearest = -1;
+    double best_r = 0, nearest_r = 0;
+    const double* row = &p.rtt[o * Hs];
     for (std::size_t h = 0; h < Hs; ++h) {
-      const double r = p.rtt[o * Hs + h];
-      if (nearest < 0 || r < p.rtt[o * Hs + static_cast<std::size_t>(nearest)])
+      const double r = row[h];
+      if (nearest < 0 || r < nearest_r) {
         nearest = static_cast<int>(h);
-      if (work[cand_work[h]].current > 0 &&
-          (best < 0 || r < p.rtt[o * Hs + static_cast<std::size_t>(best)])) {
+        nearest_r = r;
+      }
+      if (p.running[h] != 0 && (best < 0 || r < best_r)) {
         best = static_cast<int>(h);
+        best_r = r;
       }
     }
     return std::make_pair(best, nearest);
@@ -712,6 +850,7 @@ Decision decide(const DecisionInput& in, DecisionState& state) {
         if (h != s && r >= modelled) r = std::max(r, origins[o].p95);
       }
       p.rtt[o * Hs + s] = origins[o].p95;
+      rtt_changed[o] = 1;
     }
     if (nearest >= 0 && origins[o].observed > 0)
       work[cand_work[static_cast<std::size_t>(nearest)]].nearestForDemand = true;
@@ -724,17 +863,16 @@ Decision decide(const DecisionInput& in, DecisionState& state) {
   }
   for (std::size_t h = 0; h < Hs; ++h) {
     RegionWork& w = work[cand_work[h]];
-    const auto rs = state.regions.find(w.code);
+    const RegionState* rs = w.state;
     int f = w.pinned ? pinned_floor(cap) : 0;
     if (w.held) f = std::max(f, w.current);
-    if (rs != state.regions.end() && spec.placement.strategy == Strategy::kLatency) {
-      if (w.current > 0 && remove_blocked(rs->second, now, spec.behavior) &&
-          *rs->second.addedAtMs != now) {
+    if (rs != nullptr && spec.placement.strategy == Strategy::kLatency) {
+      if (w.current > 0 && remove_blocked(*rs, now, spec.behavior) && *rs->addedAtMs != now) {
         w.cooldownAdd = true;
         f = std::max({f, 1, cap.minPerRegion});
       }
-      if (w.current == 0 && f == 0 && add_blocked(rs->second, now, spec.behavior) &&
-          *rs->second.removedAtMs != now) {
+      if (w.current == 0 && f == 0 && add_blocked(*rs, now, spec.behavior) &&
+          *rs->removedAtMs != now) {
         w.cooldownRemove = true;
         p.closed[h] = 1;
       }
@@ -746,10 +884,7 @@ Decision decide(const DecisionInput& in, DecisionState& state) {
   {
     std::vector<int> rows(origins.size());
     for (std::size_t o = 0; o < origins.size(); ++o) rows[o] = origins[o].row;
-    std::vector<int> cand_of_row(n_all, -1);
-    for (std::size_t h = 0; h < Hs; ++h)
-      cand_of_row[static_cast<std::size_t>(cand_rows[h])] = static_cast<int>(h);
-    candidate_order(p, cache, rows, cand_of_row);
+    candidate_order(p, cache, rows, rtt_changed);
   }
   std::vector<double> observed(origins.size());
   for (std::size_t o = 0; o < origins.size(); ++o) observed[o] = origins[o].observed;
@@ -760,7 +895,8 @@ Decision decide(const DecisionInput& in, DecisionState& state) {
     std::vector<double> shorts(Hs, 0), longs(Hs, 0), obs(Hs, 0);
     // Every origin with history counts, including those whose demand is now 0 (a falling region
     // must see its short average fall below the long one).
-    auto nearest_cand = [&](int row) {
+    std::vector<int> nearest_of_row(n_all, -2);  // memo: -2 = not computed yet
+    auto nearest_cand_of = [&](int row) {
       int nearest = -1;
       const double* from = &cache.matrix[static_cast<std::size_t>(row) * n_all];
       for (std::size_t h = 0; h < Hs; ++h) {
@@ -771,12 +907,19 @@ Decision decide(const DecisionInput& in, DecisionState& state) {
       }
       return nearest;
     };
+    auto nearest_cand = [&](int row) {
+      int& memo = nearest_of_row[static_cast<std::size_t>(row)];
+      if (memo == -2) memo = nearest_cand_of(row);
+      return memo;
+    };
     for (const OriginView& o : origins) {
       const int nearest = nearest_cand(o.row);
       if (nearest >= 0) obs[static_cast<std::size_t>(nearest)] += o.observed;
     }
+    Cursor rows_at(cache.index);
     for (const auto& [code, os] : state.origins) {
-      const int row = row_of(code);
+      const auto row_it = rows_at.find(code);
+      const int row = row_it == cache.index.end() ? -1 : row_it->second;
       const int nearest = row < 0 ? -1 : nearest_cand(row);
       if (nearest < 0) continue;
       const auto nh = static_cast<std::size_t>(nearest);
@@ -785,7 +928,7 @@ Decision decide(const DecisionInput& in, DecisionState& state) {
     }
     for (std::size_t h = 0; h < Hs; ++h) {
       RegionWork& w = work[cand_work[h]];
-      RegionState& rs = state.regions[w.code];
+      RegionState& rs = state_of(w, state);
       const bool cooling = rs.thresholdActionAtMs && *rs.thresholdActionAtMs != now &&
                            now - *rs.thresholdActionAtMs < spec.placement.thresholdCooldown.count();
       const ThresholdVerdict v =
@@ -811,105 +954,173 @@ Decision decide(const DecisionInput& in, DecisionState& state) {
       const char* by = placed.total >= cap.maxTotal ? "maxTotal" : "maxPerRegion";
       if (!contains(d.limitedBy, by)) d.limitedBy.push_back(by);
     }
+    // Texts the same for every region of the pass, made once when first needed.
+    std::string not_worth_it;
+    std::map<std::int64_t, std::string> windows;
+    auto window_text = [&](std::int64_t window) -> const std::string& {
+      auto it = windows.find(window);
+      if (it == windows.end()) it = windows.emplace(window, dur(window)).first;
+      return it->second;
+    };
+    // Observed demand each region serves: its share of each origin's sizing demand, scaled to the
+    // observed one (summed over origins in order, row by row).
+    std::vector<double> obs_load(Hs, 0.0);
+    if (!placed.assignment.empty()) {
+      for (std::size_t o = 0; o < origins.size(); ++o) {
+        const double ratio = origins[o].sizing > 0 ? origins[o].observed / origins[o].sizing : 0;
+        const double* row = &placed.assignment[o * Hs];
+        for (std::size_t h = 0; h < Hs; ++h) {
+          if (row[h] > 0) obs_load[h] += row[h] * ratio;
+        }
+      }
+    }
     for (std::size_t h = 0; h < Hs; ++h) {
       RegionWork& w = work[cand_work[h]];
       RegionDecision& r = w.out;
       r.proposed = placed.machines.empty() ? 0 : placed.machines[h];
       r.forecastRps = placed.load.empty() ? 0 : placed.load[h];
-      double obs_load = 0;
-      for (std::size_t o = 0; o < origins.size(); ++o) {
-        const double a = placed.assignment.empty() ? 0 : placed.assignment[o * Hs + h];
-        if (a > 0)
-          obs_load += a * (origins[o].sizing > 0 ? origins[o].observed / origins[o].sizing : 0);
-      }
-      r.demandRps = obs_load;
+      r.demandRps = obs_load[h];
       const double need = r.forecastRps * (1 + p.headroom);
-      // Reason before damping.
+      // Reason before damping. Only the last reason set is kept, and most passes replace this one
+      // (tolerance, stabilisation), so it is chosen here and formatted only if it is the last.
+      enum class Pre {
+        kHeld,
+        kPinned,
+        kCooldownAdd,
+        kCooldownRemove,
+        kNotWorthIt,
+        kNoDemand,
+        kForecast,
+        kDemand
+      };
+      Pre pre = Pre::kDemand;
       if (w.held && r.proposed <= w.current && w.current > 0) {
-        set_reason(
-            r, ReasonCode::kUnknownDemand,
-            sfmt("demand unknown (%s): holding %d machine(s)", w.heldWhy.c_str(), w.current));
+        pre = Pre::kHeld;
       } else if (w.pinned && r.proposed == w.floor &&
                  std::ceil(need / per_machine - 1e-9) < r.proposed) {
-        set_reason(r, ReasonCode::kPinned,
-                   sfmt("pinned region: at least %d machine(s)", pinned_floor(cap)));
+        pre = Pre::kPinned;
       } else if (w.cooldownAdd && r.proposed == w.floor && need <= (w.floor - 1) * per_machine) {
-        const auto& rs = state.regions[w.code];
-        set_reason(r, ReasonCode::kCooldown,
-                   sfmt("added %s ago: not removed before cooldownAfterAdd %s",
-                        dur(now - *rs.addedAtMs).c_str(),
-                        dur(spec.behavior.cooldownAfterAdd.count()).c_str()));
+        pre = Pre::kCooldownAdd;
       } else if (w.cooldownRemove) {
-        const auto& rs = state.regions[w.code];
-        set_reason(r, ReasonCode::kCooldown,
-                   sfmt("removed %s ago: not added back before cooldownAfterRemove %s",
-                        dur(now - *rs.removedAtMs).c_str(),
-                        dur(spec.behavior.cooldownAfterRemove.count()).c_str()));
+        pre = Pre::kCooldownRemove;
       } else if (r.proposed == 0) {
-        if (w.nearestForDemand) {
-          set_reason(r, ReasonCode::kLatencyNotWorthIt,
-                     "demand near this region is served from nearby regions; a machine here "
-                     "is not worth its cost (costWeightMs " +
-                         sfmt("%.1f", p.costWeightMs) + ")");
-        } else {
-          set_reason(r, ReasonCode::kNoDemand, "no demand near this region");
-        }
+        pre = w.nearestForDemand ? Pre::kNotWorthIt : Pre::kNoDemand;
       } else if (static_cast<int>(std::ceil(r.demandRps * (1 + p.headroom) / per_machine - 1e-9)) <
                  r.proposed) {
-        set_reason(r, ReasonCode::kForecast,
-                   sfmt("raised ahead of a forecast rise: sized for %.1f req/s (now %.1f req/s), "
-                        "%d machine(s)",
-                        r.forecastRps, r.demandRps, r.proposed));
-      } else {
-        set_reason(r, ReasonCode::kDemand,
-                   sfmt("sized for %.1f req/s: %d machine(s) at %.0f req/s each, +%.0f%% headroom",
-                        r.forecastRps, r.proposed, per_machine, p.headroom * 100));
+        pre = Pre::kForecast;
       }
       // --- Damping: tolerance, stabilisation windows, rate policies. ---
+      enum class Damped { kNone, kTolerance, kStabilizing, kRateUp, kRateDown };
+      Damped damped = Damped::kNone;
       const BehaviorSpec& b = spec.behavior;
       int rec = r.proposed;
       if (w.current > 0 && rec > 0 && rec != w.current && !w.held &&
           within_tolerance(b.tolerance, w.current, need, per_machine) && rec >= w.floor) {
-        set_reason(r, ReasonCode::kWithinTolerance,
-                   sfmt("demand %.1f req/s is within tolerance of capacity %.0f (%d machines)",
-                        need, w.current * per_machine, w.current));
+        damped = Damped::kTolerance;
         rec = w.current;
       }
       const std::int64_t up_window = b.scaleUp.stabilizationWindow.count();
       const std::int64_t down_window = b.scaleDown.stabilizationWindow.count();
-      RegionState& rs = state.regions[w.code];
+      RegionState& rs = state_of(w, state);
       record_recommendation(rs, now, rec, std::max(up_window, down_window));
       int desired = stabilize(rs, now, w.current, up_window, down_window);
       desired = std::max(desired, w.floor);
-      if (desired != rec) {
-        const bool down = desired > rec;
-        set_reason(r, ReasonCode::kStabilizing,
-                   sfmt("held at %d by the scale-%s stabilisation window (%s): %s recent "
-                        "recommendation (now %d)",
-                        desired, down ? "down" : "up", dur(down ? down_window : up_window).c_str(),
-                        down ? "highest" : "lowest", rec));
-      }
+      const int stabilized = desired;
+      if (desired != rec) damped = Damped::kStabilizing;
+      int limit = 0;
       if (desired > w.current) {
-        const int limit = scale_up_limit(rs, now, w.current, b.scaleUp);
+        limit = scale_up_limit(rs, now, w.current, b.scaleUp);
         if (desired > limit) {
-          set_reason(r, ReasonCode::kRateLimited,
-                     sfmt("scale-up rate policy allows %d now (asked %d)", limit, desired));
+          damped = Damped::kRateUp;
           desired = limit;
           d.limited = true;
           if (!contains(d.limitedBy, "scaleUp rate policy"))
             d.limitedBy.push_back("scaleUp rate policy");
         }
       } else if (desired < w.current) {
-        const int limit = std::max(scale_down_limit(rs, now, w.current, b.scaleDown), w.floor);
+        limit = std::max(scale_down_limit(rs, now, w.current, b.scaleDown), w.floor);
         if (desired < limit) {
-          set_reason(r, ReasonCode::kRateLimited,
-                     sfmt("scale-down rate policy allows %d now (asked %d)", limit, desired));
+          damped = Damped::kRateDown;
           desired = limit;
           d.limited = true;
           if (!contains(d.limitedBy, "scaleDown rate policy")) {
             d.limitedBy.push_back("scaleDown rate policy");
           }
         }
+      }
+      switch (damped) {
+        case Damped::kRateUp:
+          set_reason(r, ReasonCode::kRateLimited,
+                     sfmt("scale-up rate policy allows %d now (asked %d)", limit, stabilized));
+          break;
+        case Damped::kRateDown:
+          set_reason(r, ReasonCode::kRateLimited,
+                     sfmt("scale-down rate policy allows %d now (asked %d)", limit, stabilized));
+          break;
+        case Damped::kStabilizing: {
+          const bool down = stabilized > rec;
+          set_reason(r, ReasonCode::kStabilizing,
+                     sfmt("held at %d by the scale-%s stabilisation window (%s): %s recent "
+                          "recommendation (now %d)",
+                          stabilized, down ? "down" : "up",
+                          window_text(down ? down_window : up_window).c_str(),
+                          down ? "highest" : "lowest", rec));
+          break;
+        }
+        case Damped::kTolerance:
+          set_reason(r, ReasonCode::kWithinTolerance,
+                     sfmt("demand %.1f req/s is within tolerance of capacity %.0f (%d machines)",
+                          need, w.current * per_machine, w.current));
+          break;
+        case Damped::kNone:
+          switch (pre) {
+            case Pre::kHeld:
+              set_reason(
+                  r, ReasonCode::kUnknownDemand,
+                  sfmt("demand unknown (%s): holding %d machine(s)", w.heldWhy.c_str(), w.current));
+              break;
+            case Pre::kPinned:
+              set_reason(r, ReasonCode::kPinned,
+                         sfmt("pinned region: at least %d machine(s)", pinned_floor(cap)));
+              break;
+            case Pre::kCooldownAdd:
+              set_reason(r, ReasonCode::kCooldown,
+                         sfmt("added %s ago: not removed before cooldownAfterAdd %s",
+                              dur(now - *rs.addedAtMs).c_str(),
+                              dur(spec.behavior.cooldownAfterAdd.count()).c_str()));
+              break;
+            case Pre::kCooldownRemove:
+              set_reason(r, ReasonCode::kCooldown,
+                         sfmt("removed %s ago: not added back before cooldownAfterRemove %s",
+                              dur(now - *rs.removedAtMs).c_str(),
+                              dur(spec.behavior.cooldownAfterRemove.count()).c_str()));
+              break;
+            case Pre::kNotWorthIt:
+              if (not_worth_it.empty()) {
+                not_worth_it =
+                    "demand near this region is served from nearby regions; a machine here "
+                    "is not worth its cost (costWeightMs " +
+                    sfmt("%.1f", p.costWeightMs) + ")";
+              }
+              set_reason(r, ReasonCode::kLatencyNotWorthIt, not_worth_it);
+              break;
+            case Pre::kNoDemand:
+              set_reason(r, ReasonCode::kNoDemand, "no demand near this region");
+              break;
+            case Pre::kForecast:
+              set_reason(r, ReasonCode::kForecast,
+                         sfmt("raised ahead of a forecast rise: sized for %.1f req/s (now %.1f "
+                              "req/s), %d machine(s)",
+                              r.forecastRps, r.demandRps, r.proposed));
+              break;
+            case Pre::kDemand:
+              set_reason(r, ReasonCode::kDemand,
+                         sfmt("sized for %.1f req/s: %d machine(s) at %.0f req/s each, +%.0f%% "
+                              "headroom",
+                              r.forecastRps, r.proposed, per_machine, p.headroom * 100));
+              break;
+          }
+          break;
       }
       r.desired = desired;
     }

@@ -54,6 +54,16 @@ struct RttCache {
   std::vector<double> matrix;                     // n x n model/measured RTT, ms
   std::vector<int> nearest;  // n x n: per row, every row by RTT, nearest first (ties by row)
   std::vector<std::string> codes;
+  // For the candidate set of the last pass (rows of the allowed hostable regions, in order), what
+  // every pass with the same set would rebuild: the H x H candidate-to-candidate RTTs, each row's
+  // RTT to every candidate (n x H), each row's candidates nearest first (n x H, ties by candidate
+  // index), and row -> candidate index.
+  std::vector<int> candRows;
+  std::vector<double> candRtt;
+  std::vector<double> candRowRtt;
+  std::vector<int> candOrder;
+  std::vector<int> candOfRow;
+  bool candRowRttOrdered = false;  // no NaN in candRowRtt: candOrder is a total order of it
 };
 
 struct DecisionState {

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <limits>
 #include <numeric>
 
@@ -30,7 +32,13 @@ class Evaluator {
                      [&](int a, int b) { return demand(a) > demand(b); });
     total_demand_ = 0;
     for (double d : p.demand) total_demand_ += std::max(0.0, d);
+    // Latency term per req/s x ms: the mean over this demand, or over the reference demand.
+    by_reference_ = p.latencyReferenceRps > 0 && std::isfinite(p.latencyReferenceRps);
+    rtt_scale_ = by_reference_       ? 1.0 / p.latencyReferenceRps
+                 : total_demand_ > 0 ? 1.0 / total_demand_
+                                     : 0.0;
     per_machine_ = p.targetPerMachine / (1 + std::max(0.0, p.headroom));
+    machines_per_load_ = 1 / per_machine_;
     max_machines_.resize(H);
     floor_.resize(H);
     base_m_.assign(H, 0);
@@ -47,6 +55,7 @@ class Evaluator {
     for (std::size_t i = 0; i < sorted_.size(); ++i) {
       sorted_rtt_[i] = rtt(static_cast<int>(i / H), sorted_[i]);
     }
+    cap_ = max_machines_;
     m_.assign(H, 0);
     load_.assign(H, 0);
     remaining_.assign(static_cast<std::size_t>(origins_), 0);
@@ -66,6 +75,11 @@ class Evaluator {
         }
       }
       walk_end_.assign(O, static_cast<int>(H));
+      ref_take_.assign(O * H, 0.0);
+      ref_weighted_.assign(O, 0.0);
+      ref_rem_.assign(O, 0.0);
+      diff_.assign(H, 0.0);
+      dirty_.assign(H, 0);
       snap_load_.assign((O + 1) * H, 0.0);
       snap_m_.assign((O + 1) * H, 0);
       snap_totals_.assign(O + 1, Totals{});
@@ -81,6 +95,17 @@ class Evaluator {
     return sorted_[static_cast<std::size_t>(o) * static_cast<std::size_t>(regions_)];
   }
   const std::vector<int>& sorted() const { return sorted_; }
+  int floor(int h) const { return floor_[static_cast<std::size_t>(h)]; }
+
+  // Partial regions: the most machines region h may take during the walk (maxPerRegion, or its
+  // floor when higher, unless lowered). A change takes effect at the next score; score_move(h)
+  // after a change of h alone is exact, as for opening or closing h.
+  int cap(int h) const { return cap_[static_cast<std::size_t>(h)]; }
+  void set_cap(int h, int c) { cap_[static_cast<std::size_t>(h)] = c; }
+  // Machines per region of the last set_reference().
+  const std::vector<int>& reference_machines() const { return reference_m_; }
+  // Unserved demand of the last score that ran to the end (not stopped by its bound).
+  double last_unserved() const { return last_unserved_; }
 
   // Objective of an open set; fills `out` when given. Every take respects maxPerRegion and what
   // is left of maxTotal, so the result is within the budget unless the floors alone exceed it.
@@ -98,14 +123,31 @@ class Evaluator {
   // and b (b = -1 for one) cannot change the walk of origins before the first one whose walk
   // reached a or b, so score_move() resumes from there: the same operations in the same order as
   // a full score, hence the same result to the last bit.
-  void set_reference(const std::vector<char>& open) {
+  double set_reference(const std::vector<char>& open) {
     reference_ = resumable_;
-    run(open, 0, nullptr, std::numeric_limits<double>::infinity(), reference_);
+    const double s = run(open, 0, nullptr, std::numeric_limits<double>::infinity(), reference_);
+    reference_m_ = m_;
+    if (reference_) {
+      ref_switches_ = 0;
+      for (std::size_t h = 0; h < m_.size(); ++h) ref_switches_ += switched(h, m_[h]);
+      // The walk never met maxTotal, so budget checks cannot change a move's walk either unless
+      // the move's own total comes near it (checked after each move).
+      const int top = *std::max_element(cap_.begin(), cap_.end());
+      unbudgeted_total_ = p_.maxTotal - top;
+    }
+    return s;
   }
   double score_move(const std::vector<char>& open, int a, int b, double bound) {
     if (!reference_) return score(open, nullptr, bound);
     int k = first_affected(a);
     if (b >= 0) k = std::min(k, first_affected(b));
+    if (snap_totals_[static_cast<std::size_t>(origins_)].machines <= unbudgeted_total_) {
+      const double fast = score_changed_walks(open, a, b, k);
+      if (!std::isnan(fast)) {
+        if (p_.verifyIncremental) verify(open, k, fast);
+        return fast;
+      }
+    }
     return run(open, k, nullptr, bound, false);
   }
 
@@ -117,6 +159,112 @@ class Evaluator {
     double weighted = 0, unserved = 0, far = 0;
     int walkSwitches = 0;  // regions given machines during the walk while not running
   };
+
+  // 1 when region h's use changes against what runs now (switch penalty), given its machines.
+  int switched(std::size_t h, int machines) const {
+    return hysteresis_ && (running_[h] != 0) != (machines > 0) ? 1 : 0;
+  }
+
+  // A move scored from the reference walk, re-walking only the origins it changes. Origin k walks
+  // exactly as in the reference unless a region its reference walk visited is "dirty": toggled or
+  // re-capped by the move, or carrying a different load than the reference had at that point (a
+  // re-walked origin took more or less there). Clean origins are skipped: their takes, and so
+  // their contribution to every total, are the reference's. Dirty origins are walked from the
+  // reference snapshot plus the load differences so far, and their differences are accumulated.
+  // The totals are the reference's plus those differences, so the objective agrees with a full
+  // walk to rounding (the sums are associated differently), not to the last bit.
+  // Returns NaN when the move's machines come near maxTotal: the caller walks instead.
+  double score_changed_walks(const std::vector<char>& open, int a, int b, int from) {
+    ++evaluations_;
+    const auto H = static_cast<std::size_t>(regions_);
+    const auto O = static_cast<std::size_t>(origins_);
+    const char* is_open = open.data();
+    const int first_use = std::max(1, p_.minPerRegion);
+    dirty_list_.clear();
+    auto mark = [&](std::size_t h) {
+      if (!dirty_[h]) dirty_[h] = 1, dirty_list_.push_back(static_cast<int>(h));
+    };
+    mark(static_cast<std::size_t>(a));
+    if (b >= 0) mark(static_cast<std::size_t>(b));
+    double d_weighted = 0, d_unserved = 0;
+    for (auto k = static_cast<std::size_t>(from); k < O; ++k) {
+      const int end = walk_end_[k];
+      if (end < 0) continue;  // no demand: no walk
+      const auto o = static_cast<std::size_t>(order_[k]);
+      const int* row = &sorted_[o * H];
+      bool clean = true;
+      for (int i = 0; i <= end && clean; ++i) clean = !dirty_[static_cast<std::size_t>(row[i])];
+      if (clean) continue;
+      const double* rtt_row = &sorted_rtt_[o * H];
+      const double* snap = &snap_load_[k * H];
+      const double* ref_take = &ref_take_[k * H];
+      double rem = demand(static_cast<int>(o));
+      double weighted = 0;
+      for (int i = 0; i < regions_ && rem > 0; ++i) {
+        const auto h = static_cast<std::size_t>(row[i]);
+        if (!is_open[h]) continue;
+        const double l = snap[h] + diff_[h];
+        const int m = l > 1e-12 ? machines_at(row[i], l, true) : base_m_[h];
+        if (m == 0 && cap_[h] < first_use) continue;
+        const double take = std::min(rem, cap_[h] * per_machine_ - l);
+        if (take <= 1e-12) continue;
+        rem -= take;
+        weighted += take * rtt_row[i];
+        diff_[h] += take;
+        mark(h);
+      }
+      for (int i = 0; i <= end; ++i) {
+        if (ref_take[i] == 0) continue;
+        const auto h = static_cast<std::size_t>(row[i]);
+        diff_[h] -= ref_take[i];
+        mark(h);
+      }
+      d_weighted += weighted - ref_weighted_[k];
+      d_unserved += rem - ref_rem_[k];
+    }
+    const Totals& ref = snap_totals_[O];
+    const double* ref_load = &snap_load_[O * H];
+    const int* ref_m = &snap_m_[O * H];
+    int machines = ref.machines;
+    int switches = ref_switches_;
+    for (int hi : dirty_list_) {
+      const auto h = static_cast<std::size_t>(hi);
+      const double l = ref_load[h] + diff_[h];
+      const int m = is_open[h] && l > 1e-12 ? machines_at(hi, l, true) : base_m_[h];
+      machines += m - ref_m[h];
+      switches += switched(h, m) - switched(h, ref_m[h]);
+      diff_[h] = 0;
+      dirty_[h] = 0;
+    }
+    if (machines > unbudgeted_total_) return std::numeric_limits<double>::quiet_NaN();
+    const double weighted = ref.weighted + d_weighted;
+    const double unserved = std::max(0.0, ref.unserved + d_unserved);
+    last_unserved_ = unserved;
+    return objective_of(weighted, unserved, 0.0, machines, switches);
+  }
+
+  // Test hook (PlacementProblem::verifyIncremental): the resumed walk must agree.
+  void verify(const std::vector<char>& open, int from, double fast) {
+    const double unserved = last_unserved_;
+    const double walked = run(open, from, nullptr, std::numeric_limits<double>::infinity(), false);
+    if (std::fabs(walked - fast) > 1e-9 * std::max(1.0, std::fabs(walked)) ||
+        std::fabs(last_unserved_ - unserved) > 1e-9 * std::max(1.0, unserved)) {
+      std::fprintf(stderr, "placement: incremental score %.17g, walked %.17g\n", fast, walked);
+      std::abort();
+    }
+  }
+
+  double objective_of(double weighted, double unserved, double far, int machines,
+                      int switches) const {
+    const double served = total_demand_ - unserved;
+    const double mean = served > 0 ? weighted / served : 0;
+    double objective = (by_reference_ ? weighted * rtt_scale_ : mean) + p_.costWeightMs * machines;
+    if (total_demand_ > 0) {
+      objective += (kUnservedPenaltyMs * unserved + kFarPenaltyMs * far) / total_demand_;
+    }
+    if (machines > p_.maxTotal) objective += kOverBudgetPenaltyMs * (machines - p_.maxTotal);
+    return objective + p_.switchPenaltyMs * switches;
+  }
 
   int first_affected(int h) const {
     const auto H = static_cast<std::size_t>(regions_);
@@ -170,6 +318,12 @@ class Evaluator {
         double& rem = remaining_[static_cast<std::size_t>(o)];
         if (pass == 0) rem = demand(o);
         int end = -1;
+        const double weighted_before = t.weighted;
+        double* take_at = nullptr;  // the reference's takes by row position
+        if (record) {
+          take_at = &ref_take_[static_cast<std::size_t>(k) * H];
+          std::fill(take_at, take_at + H, 0.0);
+        }
         if (rem > 0) {
           const int* row = &sorted_[static_cast<std::size_t>(o) * H];
           const double* rtt_row = &sorted_rtt_[static_cast<std::size_t>(o) * H];
@@ -179,8 +333,7 @@ class Evaluator {
             if (!is_open[h]) continue;
             const double r = rtt_row[i];
             if (limited && pass == 0 && r > p_.maxRttMs) break;
-            const int allowed =
-                std::min(max_machines_[h], m_[h] + std::max(0, p_.maxTotal - t.machines));
+            const int allowed = std::min(cap_[h], m_[h] + std::max(0, p_.maxTotal - t.machines));
             if (m_[h] == 0 && allowed < first_use) continue;
             double& l = load_[h];
             const double take = std::min(rem, allowed * per_machine_ - l);
@@ -194,13 +347,18 @@ class Evaluator {
             t.machines += now_m - m_[h];
             m_[h] = now_m;
             if (out != nullptr) out->assignment[static_cast<std::size_t>(o) * H + h] += take;
+            if (take_at != nullptr) take_at[i] = take;
           }
           if (pass == passes - 1) t.unserved += rem;
         }
-        if (record) walk_end_[static_cast<std::size_t>(k)] = end;
+        if (record) {
+          walk_end_[static_cast<std::size_t>(k)] = end;
+          ref_weighted_[static_cast<std::size_t>(k)] = t.weighted - weighted_before;
+          ref_rem_[static_cast<std::size_t>(k)] = std::max(0.0, rem);
+        }
         if (can_stop) {
           const double lower =
-              t.weighted * per_total + p_.costWeightMs * t.machines +
+              t.weighted * rtt_scale_ + p_.costWeightMs * t.machines +
               (kUnservedPenaltyMs * t.unserved + kFarPenaltyMs * t.far) * per_total +
               p_.switchPenaltyMs * (fixed_switches + t.walkSwitches);
           if (lower >= stop_at) return lower;
@@ -208,6 +366,7 @@ class Evaluator {
       }
     }
     if (record) save(origins_, t);
+    last_unserved_ = t.unserved;
     int switches = fixed_switches + t.walkSwitches;
     if (hysteresis_) {
       // Running regions left open that got no machines are emptied too.
@@ -217,7 +376,8 @@ class Evaluator {
     }
     const double served = total_demand_ - t.unserved;
     const double mean = served > 0 ? t.weighted / served : 0;
-    double objective = mean + p_.costWeightMs * t.machines;
+    double objective =
+        (by_reference_ ? t.weighted * rtt_scale_ : mean) + p_.costWeightMs * t.machines;
     if (total_demand_ > 0) {
       objective += (kUnservedPenaltyMs * t.unserved + kFarPenaltyMs * t.far) / total_demand_;
     }
@@ -249,7 +409,7 @@ class Evaluator {
     int m = 0;
     if (load > 1e-12) {
       // ceil without the libm call (hot: once per take); x > -1e-9 and far below INT_MAX.
-      const double x = load / per_machine_ - 1e-9;
+      const double x = load * machines_per_load_ - 1e-9;
       m = static_cast<int>(x);
       if (static_cast<double>(m) < x) ++m;
       m = std::max({m, 1, p_.minPerRegion});
@@ -264,12 +424,28 @@ class Evaluator {
   std::vector<int> sorted_;  // per origin, regions by RTT
   std::vector<int> order_;   // origins by demand, largest first
   double total_demand_ = 0;
-  double per_machine_ = 1;  // load one machine carries, headroom kept
+  bool by_reference_ = false;     // the latency term is over latencyReferenceRps
+  double rtt_scale_ = 0;          // 1 / the demand the latency term is averaged over
+  double per_machine_ = 1;        // load one machine carries, headroom kept
+  double machines_per_load_ = 1;  // 1 / per_machine_: a multiply in the hot loop, not a divide
   std::vector<int> max_machines_;
   std::vector<int> floor_;   // per region, 0 when the problem has none
   std::vector<int> base_m_;  // per region, machines before any load
   int base_machines_ = 0;
   std::vector<double> sorted_rtt_;  // rtt(o, sorted_[o][i])
+  std::vector<int> cap_;            // per region, see cap()
+  // The reference walk, for score_changed_walks(): per position in order_, the takes by row
+  // position, the weighted RTT and the demand left.
+  std::vector<double> ref_take_;
+  std::vector<double> ref_weighted_;
+  std::vector<double> ref_rem_;
+  int ref_switches_ = 0;
+  int unbudgeted_total_ = 0;  // machines up to which maxTotal cannot bind a walk
+  std::vector<double> diff_;  // per region: load now minus the reference's at this point
+  std::vector<char> dirty_;   // per region: differs from the reference walk
+  std::vector<int> dirty_list_;
+  std::vector<int> reference_m_;  // machines of the reference set
+  double last_unserved_ = 0;
   std::vector<int> m_;
   std::vector<double> load_;
   std::vector<double> remaining_;
@@ -367,6 +543,45 @@ double improve(const PlacementProblem& p, Evaluator& ev, std::vector<char>& open
   return current;
 }
 
+// Partial regions: lowers the cap of one open region to one machine below what it has, first
+// improvement in round-robin order (as improve() does), until no such move helps. Its walkers'
+// demand beyond the cap goes on to their next open region with room, so a machine is saved where a
+// neighbour's rounding slack absorbs it at an RTT cost below costWeightMs. Regions never go below
+// their floor or max(1, minPerRegion) this way (emptying a region is the open-set search's move).
+double trim(const PlacementProblem& p, Evaluator& ev, const std::vector<char>& open,
+            double current) {
+  const int H = p.regions;
+  const int lowest_in_use = std::max(1, p.minPerRegion);
+  ev.set_reference(open);
+  std::vector<int> machines = ev.reference_machines();
+  double unserved = ev.last_unserved();
+  int cursor = 0;
+  for (int moves = 0; moves < H * std::max(1, p.maxPerRegion); ++moves) {
+    bool moved = false;
+    for (int k = 0; k < H && !moved; ++k) {
+      const int h = (cursor + k) % H;
+      const int m = machines[static_cast<std::size_t>(h)];
+      if (!open[static_cast<std::size_t>(h)] || m - 1 < std::max(lowest_in_use, ev.floor(h))) {
+        continue;
+      }
+      const int was = ev.cap(h);
+      ev.set_cap(h, m - 1);
+      const double s = ev.score_move(open, h, -1, current);
+      // Never at the price of demand left unserved, however expensive machines are.
+      if (s < current - kImprovement && ev.last_unserved() <= unserved + 1e-9) {
+        current = s, moved = true, cursor = h;  // the same region may give up another machine
+      } else {
+        ev.set_cap(h, was);
+      }
+    }
+    if (!moved) break;
+    ev.set_reference(open);
+    machines = ev.reference_machines();
+    unserved = ev.last_unserved();
+  }
+  return current;
+}
+
 std::vector<char> forced_set(const PlacementProblem& p) {
   std::vector<char> open(static_cast<std::size_t>(p.regions), 0);
   for (int h = 0; h < p.regions; ++h) open[static_cast<std::size_t>(h)] = forced_open(p, h) ? 1 : 0;
@@ -455,6 +670,7 @@ PlacementResult place_latency(const PlacementProblem& p) {
   // Start 3: the forced set plus greedy additions, then improve. Catches a compromise region
   // between two origins that the descents above cannot reach by single moves.
   if (H > p.secondStartMaxRegions) {
+    if (p.partialRegions) trim(p, ev, a, score_a);
     ev.score(a, &result);
     return result;
   }
@@ -478,7 +694,9 @@ PlacementResult place_latency(const PlacementProblem& p) {
   if (b != a) score_b = improve(p, ev, b, score_b, p.swapNeighbours);
 
   // Ties go to the earlier start (deterministic).
-  ev.score(score_b < score_a - kImprovement ? b : a, &result);
+  const bool second = score_b < score_a - kImprovement;
+  if (p.partialRegions) trim(p, ev, second ? b : a, second ? score_b : score_a);
+  ev.score(second ? b : a, &result);
   return result;
 }
 
@@ -519,26 +737,58 @@ ServingResult serve_demand(const PlacementProblem& p, const std::vector<double>&
   return out;
 }
 
-PlacementResult place_exact(const PlacementProblem& p) {
+PlacementResult place_exact(const PlacementProblem& p, bool caps) {
   PlacementResult best;
   best.objective = std::numeric_limits<double>::infinity();
   if (p.regions <= 0 || p.regions > 16) return best;
   Evaluator ev(p);
-  std::vector<int> free;
-  for (int h = 0; h < p.regions; ++h) {
-    if (!forced_open(p, h) && may_open(p, h)) free.push_back(h);
+  const int H = p.regions;
+  const int lowest_in_use = std::max(1, p.minPerRegion);
+  // Per region, the choices: 0 = closed, else the cap (the highest cap = fully open).
+  std::vector<std::vector<int>> choices(static_cast<std::size_t>(H));
+  for (int h = 0; h < H; ++h) {
+    auto& c = choices[static_cast<std::size_t>(h)];
+    const int top = ev.cap(h);
+    if (!forced_open(p, h)) c.push_back(0);
+    if (!may_open(p, h)) continue;
+    if (!caps) {
+      c.push_back(top);
+      continue;
+    }
+    for (int k = std::max(lowest_in_use, ev.floor(h)); k < top; ++k) c.push_back(k);
+    c.push_back(top);
   }
-  std::vector<char> open = forced_set(p);
-  for (std::uint32_t mask = 0; mask < (1U << free.size()); ++mask) {
-    for (std::size_t k = 0; k < free.size(); ++k) {
-      open[static_cast<std::size_t>(free[k])] = (mask >> k) & 1U ? 1 : 0;
+  std::vector<std::size_t> digit(static_cast<std::size_t>(H), 0);
+  std::vector<char> open(static_cast<std::size_t>(H), 0);
+  for (;;) {
+    for (std::size_t h = 0; h < digit.size(); ++h) {
+      const int c = choices[h][digit[h]];
+      open[h] = c > 0 ? 1 : 0;
+      if (c > 0) ev.set_cap(static_cast<int>(h), c);
     }
     PlacementResult r;
     ev.score(open, &r);
     if (r.objective < best.objective - kImprovement) best = r;
+    std::size_t h = 0;
+    while (h < digit.size() && ++digit[h] == choices[h].size()) digit[h++] = 0;
+    if (h == digit.size()) break;
   }
   best.evaluations = ev.evaluations();
   return best;
+}
+
+PlacementResult evaluate_machines(const PlacementProblem& p, const std::vector<int>& machines) {
+  Evaluator ev(p);
+  std::vector<char> open(static_cast<std::size_t>(std::max(0, p.regions)), 0);
+  for (int h = 0; h < p.regions; ++h) {
+    const auto i = static_cast<std::size_t>(h);
+    const int m = i < machines.size() ? machines[i] : 0;
+    open[i] = m > 0 || forced_open(p, h) ? 1 : 0;
+    if (m > 0) ev.set_cap(h, std::max(m, ev.floor(h)));
+  }
+  PlacementResult r;
+  ev.score(open, &r);
+  return r;
 }
 
 }  // namespace autoplacer

@@ -29,13 +29,26 @@ struct PlacementProblem {
   int maxPerRegion = 5;
   int maxTotal = 20;
   double costWeightMs = 20;  // ms of mean RTT one machine (per hour of running) is worth
-  double maxRttMs = 0;       // 0 = none; else farther regions serve only what near ones cannot
+  // The demand the RTT term is averaged over: the objective's latency term is
+  // sum(served req/s x RTT) / latencyReferenceRps. 0 = this problem's total demand (the mean RTT
+  // of this moment's traffic). The decision passes the origins' usual (deseasonalised) demand, so
+  // that the sum of the per-pass objectives over a day is the day's traffic-weighted mean RTT plus
+  // costWeightMs x machine-hours: an hour of low traffic weighs less, an hour of high more, as the
+  // long-run mean RTT weighs them.
+  double latencyReferenceRps = 0;
+  double maxRttMs = 0;  // 0 = none; else farther regions serve only what near ones cannot
+  // Partial regions: after the open set is chosen, a region may be given fewer machines than the
+  // origins walking to it would fill, the rest of their demand going to the next open region with
+  // spare capacity (its rounding slack). One machine less in A when B's last machine is half empty
+  // costs a little RTT for a few requests and saves a machine. Off: every open region takes all
+  // the demand that reaches it, up to maxPerRegion (the open-set search alone).
+  bool partialRegions = true;
   // Search effort. Region-to-region RTT (H x H, optional) limits swap moves to each open region's
   // swapNeighbours nearest closed regions; without it every pair is tried. The second start
   // (greedy additions from the forced set) runs only up to secondStartMaxRegions candidates.
   std::vector<double> regionRtt;
   int swapNeighbours = 6;
-  int warmSwapNeighbours = 3;  // from the running set, which the switch penalty already favours
+  int warmSwapNeighbours = 1;  // from the running set, which the switch penalty already favours
   int secondStartMaxRegions = 16;
   // Hysteresis. running[h] != 0: region h has machines now (empty: nothing runs). The search
   // starts from the running set, and the objective adds switchPenaltyMs for every region whose use
@@ -49,6 +62,9 @@ struct PlacementProblem {
   // stable sort of 0..H-1 by rtt gives). Saves the sorts when the caller keeps them from pass to
   // pass; computed when empty.
   std::vector<int> order;
+  // Tests only: every incrementally scored move is scored again by a resumed walk and the two must
+  // agree to rounding (the process aborts otherwise).
+  bool verifyIncremental = false;
 };
 
 // The `order` field for `p`: per origin, candidates by RTT (stable).
@@ -82,7 +98,12 @@ PlacementResult evaluate_placement(const PlacementProblem& p, const std::vector<
 // The greedy + local improvement search.
 PlacementResult place_latency(const PlacementProblem& p);
 
-// Exhaustive search over every open set; H <= 16. For tests.
-PlacementResult place_exact(const PlacementProblem& p);
+// Exhaustive search over every open set; H <= 16. For tests. With `caps`, over every machine cap
+// per region as well (0 = closed, 1..maxPerRegion), the space partialRegions searches; keep H and
+// maxPerRegion small (the cases are (maxPerRegion + 1)^H).
+PlacementResult place_exact(const PlacementProblem& p, bool caps = false);
+
+// Scores given machine counts as caps (0 = closed): what the search returns scores the same.
+PlacementResult evaluate_machines(const PlacementProblem& p, const std::vector<int>& machines);
 
 }  // namespace autoplacer

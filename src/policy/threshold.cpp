@@ -1,16 +1,36 @@
 #include "policy/threshold.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
+
+#include "policy/format_fixed.h"
 
 namespace autoplacer {
 namespace {
 
-std::string averages(double short5, double long5) {
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "Current avg: %.2f, Long-term avg: %.2f", short5, long5);
-  return buf;
+// "<prefix>Current avg: %.2f, Long-term avg: %.2f". A threshold pass writes one per region, and
+// glibc's float formatting was a fifth of the pass: std::to_chars rounds exactly as printf does.
+std::string with_averages(const char* prefix, double short5, double long5) {
+  std::string out(prefix);
+  out.reserve(out.size() + 64);
+  char buf[64];
+  auto append = [&](double x) {
+    if (append_fixed(out, x, 2)) return;
+    const auto r = std::to_chars(buf, buf + sizeof buf, x, std::chars_format::fixed, 2);
+    if (r.ec == std::errc{}) {
+      out.append(buf, r.ptr);
+    } else {
+      std::snprintf(buf, sizeof buf, "%.2f", x);
+      out += buf;
+    }
+  };
+  out += "Current avg: ";
+  append(short5);
+  out += ", Long-term avg: ";
+  append(long5);
+  return out;
 }
 
 }  // namespace
@@ -24,27 +44,27 @@ ThresholdVerdict threshold_verdict(const PlacementSpec& placement, double target
   if (cooling) {
     v.proposed = current;
     v.reason = ReasonCode::kCooldown;
-    v.message = "Region is in cooldown after its last change. " + averages(short5, long5);
+    v.message = with_averages("Region is in cooldown after its last change. ", short5, long5);
     return v;
   }
   if (short5 >= placement.trafficThreshold && short5 > long5) {
     const double per = targetPerMachine > 0 ? targetPerMachine : 1.0;
     v.proposed = std::max(1, static_cast<int>(std::ceil(shortRps / per - 1e-9)));
     v.reason = ReasonCode::kThresholdDeploy;
-    v.message = "Traffic meets the adaptive thresholds. " + averages(short5, long5);
+    v.message = with_averages("Traffic meets the adaptive thresholds. ", short5, long5);
     v.acted = v.proposed != current;
     return v;
   }
   if (deployed && short5 <= placement.removeThreshold && short5 < long5) {
     v.proposed = 0;
     v.reason = ReasonCode::kThresholdRemove;
-    v.message = "Traffic fell to the remove threshold. " + averages(short5, long5);
+    v.message = with_averages("Traffic fell to the remove threshold. ", short5, long5);
     v.acted = true;
     return v;
   }
   v.proposed = current;
   v.reason = ReasonCode::kThresholdBelow;
-  v.message = "Traffic does not meet adaptive thresholds. " + averages(short5, long5);
+  v.message = with_averages("Traffic does not meet adaptive thresholds. ", short5, long5);
   return v;
 }
 

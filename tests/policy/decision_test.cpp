@@ -239,13 +239,14 @@ TEST(Decide, ToleranceDeadBand) {
 TEST(Decide, CooldownAfterAddKeepsANewRegion) {
   Harness h;
   h.policy.spec.behavior.scaleDown.stabilizationWindow = 0s;
-  h.pass({{"fra", 100}, {"nrt", 100}});
+  // 90 req/s fill 2 machines at fra (no overflow a partial region could send to nrt's slack).
+  h.pass({{"fra", 90}, {"nrt", 100}});
   h.now += 1min;
-  Decision d = h.pass({{"fra", 100}});
+  Decision d = h.pass({{"fra", 90}});
   EXPECT_EQ(h.desired(d, "nrt"), 1);  // added a minute ago: not removed yet
   EXPECT_EQ(d.regions.at("nrt").reason, ReasonCode::kCooldown);
   h.now += 5min;
-  d = h.pass({{"fra", 100}});
+  d = h.pass({{"fra", 90}});
   EXPECT_EQ(h.desired(d, "nrt"), 0);
 }
 
@@ -262,6 +263,30 @@ TEST(Decide, CooldownAfterRemoveKeepsItAway) {
   EXPECT_EQ(d.regions.at("nrt").reason, ReasonCode::kCooldown);
   EXPECT_GT(d.expectedMeanRttMs, 5);  // nrt's users are served from farther away meanwhile
   h.now += 10min;
+  d = h.pass({{"fra", 100}, {"nrt", 100}});
+  EXPECT_GT(h.desired(d, "nrt"), 0);
+}
+
+// The cooldown runs from the pass that first wanted the region empty. A machine that stays while
+// desired is 0 (one the policy may not retire, or one still stopping) does not renew it.
+TEST(Decide, CooldownAfterRemoveRunsFromTheFirstRemovalNotTheLastPass) {
+  Harness h;
+  h.policy.spec.behavior.scaleDown.stabilizationWindow = 0s;
+  h.policy.spec.behavior.cooldownAfterAdd = 0s;
+  h.pass({{"fra", 100}, {"nrt", 100}});
+  // nrt's machine stays for 8 minutes after the decision to remove it.
+  for (int i = 0; i < 8; ++i) {
+    h.now += 1min;
+    const Decision d = h.pass({{"fra", 100}}, /*follow=*/false);
+    EXPECT_EQ(h.desired(d, "nrt"), 0);
+    h.set("fra", h.desired(d, "fra"));
+  }
+  h.set("nrt", 0);  // gone at last
+  h.now += 1min;
+  Decision d = h.pass({{"fra", 100}, {"nrt", 100}});
+  EXPECT_EQ(h.desired(d, "nrt"), 0);  // 8 minutes after the removal: still cooling down
+  EXPECT_EQ(d.regions.at("nrt").reason, ReasonCode::kCooldown);
+  h.now += 2min;  // 10 minutes after the first removal, 3 after the last pass that saw it
   d = h.pass({{"fra", 100}, {"nrt", 100}});
   EXPECT_GT(h.desired(d, "nrt"), 0);
 }

@@ -120,7 +120,9 @@ TEST(Latency, GreedyAgainstExactOptimumOnRandomSmallCases) {
         p.rtt.push_back(5 + std::hypot(ox - hx[h], oy - hy[h]));
       }
     }
+    p.partialRegions = false;  // the open-set search alone; partial regions are tested below
     p.costWeightMs = cost(rng);
+    p.verifyIncremental = true;  // every incremental score checked by a walk
     p.maxPerRegion = maxper(rng);
     p.minPerRegion = coin(rng) == 0 ? 2 : 0;
     p.maxTotal = coin(rng) < 2 ? 6 : 40;
@@ -224,7 +226,9 @@ TEST(Latency, WarmSearchAgainstExactOptimumOnRandomSmallCases) {
         p.rtt.push_back(5 + std::hypot(ox - hx[h], oy - hy[h]));
       }
     }
+    p.partialRegions = false;
     p.costWeightMs = cost(rng);
+    p.verifyIncremental = true;  // every incremental score checked by a walk
     p.maxPerRegion = maxper(rng);
     p.maxTotal = coin(rng) < 2 ? 6 : 40;
     p.maxRttMs = coin(rng) == 0 ? 80 : 0;
@@ -257,6 +261,123 @@ TEST(Latency, WarmSearchAgainstExactOptimumOnRandomSmallCases) {
               cases, optimal, 100 * sum / cases, 100 * worst);
   EXPECT_GE(optimal, cases * 9 / 10);
   EXPECT_LT(sum / cases, 0.01);
+}
+
+// Partial regions: a region's last, mostly empty machine is saved when a neighbour's rounding
+// slack absorbs the overflow for less RTT than the machine is worth.
+TEST(Latency, PartialRegionSendsItsOverflowToANeighboursSlack) {
+  // 100 req/s at 0 needs 3 machines (100 x 1.1 / 50 = 2.2); 25 req/s at 60 needs 1 with 20 req/s
+  // to spare, and its own region (25 / 125 x 60 ms = 12 ms saved > 5). Two machines at 0 carry
+  // 90.9 req/s: the other 9.1 go 60 ms farther, which costs 9.1 / 125 x 60 = 4.4 ms < 5 ms.
+  PlacementProblem p = on_a_line({0, 60}, {100, 25}, {0, 60});
+  p.costWeightMs = 5;
+  PlacementResult r = place_latency(p);
+  EXPECT_EQ(r.machines, (std::vector<int>{2, 1}));
+  EXPECT_NEAR(r.load[0], 100 / 1.1, 1e-6);
+  EXPECT_DOUBLE_EQ(r.unservedRps, 0);
+  p.partialRegions = false;  // each region takes all its walkers bring: 3 + 1
+  EXPECT_EQ(place_latency(p).machines, (std::vector<int>{3, 1}));
+  // When the overflow would cost more RTT than a machine is worth, the region keeps it.
+  p.partialRegions = true;
+  p.rtt = {5, 75, 75, 5};  // 70 ms away: 9.1 / 125 x 70 = 5.1 ms > 5 ms (own region: 14 ms)
+  EXPECT_EQ(place_latency(p).machines, (std::vector<int>{3, 1}));
+}
+
+TEST(Latency, PartialRegionNeverLeavesDemandUnservedNorGoesBelowTheFloor) {
+  // No neighbour has room: a cap would leave demand unserved, which is worse than any machine.
+  PlacementProblem p = on_a_line({0}, {100}, {0});
+  p.costWeightMs = 1000;
+  EXPECT_EQ(place_latency(p).machines, (std::vector<int>{3}));
+  // A region at its floor keeps it, whatever the neighbours' slack.
+  p = on_a_line({0, 60}, {100, 25}, {0, 60});
+  p.costWeightMs = 5;
+  p.floor = {3, 0};
+  EXPECT_EQ(place_latency(p).machines[0], 3);
+}
+
+// Greedy + local improvement + partial regions against brute force over every cap per region.
+TEST(Latency, PartialRegionsAgainstExactOptimumOverCaps) {
+  std::mt19937_64 rng(20261130);
+  std::uniform_real_distribution<double> coord(0, 200), dem(0, 200), cost(0, 40), pen(0, 5);
+  std::uniform_int_distribution<int> nh(2, 5), no(1, 6), maxper(1, 4), coin(0, 9);
+  const int cases = 300;
+  int optimal = 0;
+  double worst = 0, sum = 0;
+  for (int c = 0; c < cases; ++c) {
+    const int H = nh(rng), O = no(rng);
+    std::vector<double> hx(static_cast<std::size_t>(H)), hy(hx.size());
+    for (std::size_t h = 0; h < hx.size(); ++h) hx[h] = coord(rng), hy[h] = coord(rng);
+    PlacementProblem p;
+    p.regions = H;
+    for (int o = 0; o < O; ++o) {
+      const double ox = coord(rng), oy = coord(rng);
+      p.demand.push_back(coin(rng) == 0 ? 0 : dem(rng));
+      for (std::size_t h = 0; h < hx.size(); ++h) {
+        p.rtt.push_back(5 + std::hypot(ox - hx[h], oy - hy[h]));
+      }
+    }
+    p.costWeightMs = cost(rng);
+    p.verifyIncremental = true;  // every incremental score checked by a walk
+    p.maxPerRegion = maxper(rng);
+    p.minPerRegion = coin(rng) == 0 ? 2 : 0;
+    p.maxTotal = coin(rng) < 2 ? 5 : 40;
+    p.floor.assign(static_cast<std::size_t>(H), 0);
+    p.closed.assign(static_cast<std::size_t>(H), 0);
+    p.running.assign(static_cast<std::size_t>(H), 0);
+    for (int h = 0; h < H; ++h) {
+      const auto i = static_cast<std::size_t>(h);
+      if (coin(rng) < 3) p.running[i] = 1;
+      if (coin(rng) == 0)
+        p.floor[i] = 1;
+      else if (!p.running[i] && coin(rng) == 0)
+        p.closed[i] = 1;
+    }
+    p.switchPenaltyMs = coin(rng) < 5 ? pen(rng) : 0;
+    const PlacementResult greedy = place_latency(p);
+    const PlacementResult exact = place_exact(p, /*caps=*/true);
+    ASSERT_GE(greedy.objective, exact.objective - 1e-6) << "case " << c;
+    // Partial regions only ever improve on the open-set search.
+    PlacementProblem whole = p;
+    whole.partialRegions = false;
+    EXPECT_LE(greedy.objective, place_latency(whole).objective + 1e-9) << "case " << c;
+    // What the search returns scores the same as machine caps.
+    EXPECT_NEAR(evaluate_machines(p, greedy.machines).objective, greedy.objective, 1e-6)
+        << "case " << c;
+    for (int h = 0; h < H; ++h) {
+      const auto i = static_cast<std::size_t>(h);
+      EXPECT_LE(greedy.machines[i], std::max(p.maxPerRegion, p.floor[i]));
+      EXPECT_GE(greedy.machines[i], p.floor[i]);
+    }
+    const double gap = (greedy.objective - exact.objective) / std::max(1e-9, exact.objective);
+    if (gap <= 1e-9) ++optimal;
+    worst = std::max(worst, gap);
+    sum += gap;
+  }
+  std::printf(
+      "[ placement ] partial regions: %d random cases: optimal in %d, mean gap %.4f%%, worst "
+      "%.4f%%\n",
+      cases, optimal, 100 * sum / cases, 100 * worst);
+  EXPECT_GE(optimal, cases * 85 / 100);
+  EXPECT_LT(sum / cases, 0.01);
+}
+
+// The latency term over the usual demand: at a quiet hour (demand a quarter of the usual) a small
+// origin's own machine saves a quarter of the RTT it saves at a usual hour, against the same cost.
+TEST(Latency, LatencyReferenceWeighsRttByHowBusyTheHourIs) {
+  PlacementProblem p = on_a_line({0, 100}, {20, 20}, {0, 100});
+  p.costWeightMs = 20;  // the second machine saves 50 ms of this moment's mean RTT: worth it
+  EXPECT_EQ(place_latency(p).machines, (std::vector<int>{1, 1}));
+  p.latencyReferenceRps = 40;  // the usual demand is this one: the same decision
+  EXPECT_EQ(place_latency(p).machines, (std::vector<int>{1, 1}));
+  p.latencyReferenceRps = 160;  // a quiet hour: 20 x 100 ms / 160 = 12.5 ms < 20: one region
+  const PlacementResult quiet = place_latency(p);
+  EXPECT_EQ(quiet.total, 1);
+  // The objective is the RTT term over the reference plus the machines.
+  EXPECT_NEAR(quiet.objective, (20 * 5 + 20 * 105) / 160.0 + 20, 1e-9);
+  EXPECT_DOUBLE_EQ(quiet.meanRttMs, 55);  // mean RTT is still over the demand served
+  p.latencyReferenceRps = 10;  // a busy hour, four times the usual: RTT weighs four times
+  p.costWeightMs = 150;        // 20 x 100 / 10 = 200 ms > 150: still two regions
+  EXPECT_EQ(place_latency(p).machines, (std::vector<int>{1, 1}));
 }
 
 }  // namespace
