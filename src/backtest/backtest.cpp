@@ -7,6 +7,69 @@
 namespace autoplacer::backtest {
 namespace {
 
+// The hot loops below work on timeline column indexes: a string-keyed lookup per region, pass and
+// step was a large part of a replay's time outside the decision core.
+
+// Writes a code-keyed map into a dense row over `columns` (sorted), leaving other entries as they
+// are. Both are sorted by code, so one merge walk replaces a binary search per entry; codes that
+// are not columns are skipped.
+template <class Map, class Put>
+void merge_into_columns(const Map& by_code, const std::vector<std::string>& columns, Put put) {
+  std::size_t c = 0;
+  for (const auto& [code, value] : by_code) {
+    while (c < columns.size() && columns[c] < code) ++c;
+    if (c == columns.size()) return;
+    if (columns[c] == code) put(c, value);
+  }
+}
+
+// Counts region-passes by reason code. The names are a handful of static strings, so a short list
+// matched by address first is far cheaper than a string-keyed map lookup per region and pass.
+class ReasonTally {
+ public:
+  void add(std::string_view reason) {
+    for (auto& [name, count] : counts_) {
+      if (name.data() == reason.data() && name.size() == reason.size()) {
+        ++count;
+        return;
+      }
+    }
+    for (auto& [name, count] : counts_) {  // the same text at another address (string literals)
+      if (name == reason) {
+        ++count;
+        return;
+      }
+    }
+    counts_.emplace_back(reason, 1);
+  }
+  void add_to(std::map<std::string, long>& out) const {
+    for (const auto& [name, count] : counts_) out[std::string(name)] += count;
+  }
+
+ private:
+  std::vector<std::pair<std::string_view, long>> counts_;
+};
+
+// The demand reading a pass sees, kept across passes: its map holds every origin once and each
+// pass only overwrites the values, through pointers into the map's nodes (which never move).
+class ReadingBuffer {
+ public:
+  explicit ReadingBuffer(const sim::Scenario& sc) : sc_(&sc) {
+    reading_.known = true;
+    for (const std::string& origin : sc.regions()) slots_.push_back(&reading_.rps[origin]);
+  }
+  const DemandReading& at(std::size_t step, TimePoint t) {
+    reading_.at = t;
+    for (std::size_t o = 0; o < slots_.size(); ++o) *slots_[o] = sc_->rps(step, o);
+    return reading_;
+  }
+
+ private:
+  const sim::Scenario* sc_;
+  DemandReading reading_;
+  std::vector<double*> slots_;  // per origin index
+};
+
 // Shared bookkeeping of every run: the dense timeline, per-step scores and the scorer.
 class Recorder {
  public:
@@ -20,24 +83,14 @@ class Recorder {
     return Recorder(name, setup, std::move(*scorer));
   }
 
-  std::size_t region_index(const std::string& code) const {
-    auto it = std::lower_bound(setup_->regions.begin(), setup_->regions.end(), code);
-    if (it == setup_->regions.end() || *it != code) return setup_->regions.size();
-    return static_cast<std::size_t>(it - setup_->regions.begin());
-  }
-
-  // Records step `k`: `serving(region index)` machines serve, `desired` was asked for.
-  template <class Serving>
-  void record(std::size_t k, Serving serving, const std::map<std::string, int>& desired) {
+  // Records step `k`: per timeline column, `running` machines serve and `desired` were asked for.
+  void record(std::size_t k, const std::vector<int>& running, const std::vector<int>& desired) {
     const std::size_t n = setup_->regions.size();
-    for (std::size_t r = 0; r < n; ++r) result_.running[k * n + r] = serving(r);
-    for (const auto& [code, count] : desired) {
-      const std::size_t r = region_index(code);
-      if (r < n) result_.desired[k * n + r] = count;
-    }
+    std::copy(running.begin(), running.end(), result_.running.begin() + offset(k));
+    std::copy(desired.begin(), desired.end(), result_.desired.begin() + offset(k));
     running_.clear();
     for (std::size_t r = 0; r < n; ++r) {
-      if (result_.running[k * n + r] > 0) running_.emplace_back(r, result_.running[k * n + r]);
+      if (running[r] > 0) running_.emplace_back(r, running[r]);
     }
     const sim::Scenario& sc = *setup_->scenario;
     for (std::size_t o = 0; o < demand_.size(); ++o) demand_[o] = sc.rps(k, o);
@@ -48,6 +101,9 @@ class Recorder {
     if (setup_->onStep) setup_->onStep(k);
   }
 
+  std::ptrdiff_t offset(std::size_t k) const {
+    return static_cast<std::ptrdiff_t>(k * setup_->regions.size());
+  }
   RunResult& result() { return result_; }
   RunResult finish() {
     result_.score = scorer_.finish();
@@ -75,12 +131,62 @@ class Recorder {
   std::vector<std::pair<std::size_t, int>> running_;
 };
 
-DemandReading reading_for(const sim::Scenario& sc, std::size_t step, TimePoint at) {
-  DemandReading d;
-  d.at = at;
-  d.known = true;
-  for (std::size_t o = 0; o < sc.regions().size(); ++o) d.rps[sc.regions()[o]] = sc.rps(step, o);
-  return d;
+// What the last pass decided, per timeline column: kept between passes and copied into every
+// step's row until the next pass.
+struct PassRows {
+  std::vector<int> desired;
+  std::vector<float> demand;
+  std::vector<float> forecast;
+
+  explicit PassRows(std::size_t n) : desired(n, 0), demand(n, 0.0f), forecast(n, 0.0f) {}
+
+  // `desired_changed`: false when pass.desired equals the previous pass's (its row stands).
+  void set(const PlacerPass& pass, const std::vector<std::string>& columns, bool desired_changed) {
+    if (desired_changed) {
+      std::fill(desired.begin(), desired.end(), 0);
+      merge_into_columns(pass.desired, columns,
+                         [&](std::size_t c, int count) { desired[c] = count; });
+    }
+    std::fill(demand.begin(), demand.end(), 0.0f);
+    std::fill(forecast.begin(), forecast.end(), 0.0f);
+    merge_into_columns(pass.regions, columns, [&](std::size_t c, const PlacerPass::RegionView& v) {
+      demand[c] = static_cast<float>(v.demandRps);
+      forecast[c] = static_cast<float>(v.forecastRps);
+    });
+  }
+};
+
+// Machines serving per timeline column. The fleet lists the columns in the same order, unless a
+// placer named a region outside them (then the column -> fleet index map is rebuilt).
+class ServingRow {
+ public:
+  explicit ServingRow(const std::vector<std::string>& columns)
+      : columns_(&columns), row_(columns.size(), 0) {}
+
+  const std::vector<int>& read(const SimulatedFleet& fleet) {
+    if (fleet_size_ != fleet.size()) {
+      fleet_size_ = fleet.size();
+      index_.clear();
+      for (const std::string& code : *columns_) index_.push_back(fleet.region_index(code));
+    }
+    for (std::size_t c = 0; c < row_.size(); ++c)
+      row_[c] = index_[c] < fleet_size_ ? fleet.serving(index_[c]) : 0;
+    return row_;
+  }
+
+ private:
+  const std::vector<std::string>* columns_;
+  std::vector<std::size_t> index_;  // per column: index in the fleet, fleet size if absent
+  std::size_t fleet_size_ = static_cast<std::size_t>(-1);
+  std::vector<int> row_;
+};
+
+// Dense per-column counts of a code-keyed placement (codes outside the columns are dropped).
+std::vector<int> to_columns(const std::map<std::string, int>& placement,
+                            const std::vector<std::string>& columns) {
+  std::vector<int> dense(columns.size(), 0);
+  merge_into_columns(placement, columns, [&](std::size_t c, int count) { dense[c] = count; });
+  return dense;
 }
 
 }  // namespace
@@ -103,7 +209,7 @@ Result<RunResult, std::string> run_placer(const std::string& name, Placer& place
   out.demandRps.assign(steps * n, 0.0f);
   out.forecastRps.assign(steps * n, 0.0f);
 
-  SimulatedFleet fleet(setup.timings);
+  SimulatedFleet fleet(setup.timings, setup.regions);
   const Duration interval = std::max(setup.passInterval, Duration{1});
   auto first_pass = [&](std::size_t j) { return sc.step_time(j) + setup.observeDelay; };
 
@@ -111,19 +217,32 @@ Result<RunResult, std::string> run_placer(const std::string& name, Placer& place
   int pass_in_step = 0;
   TimePoint next_pass = first_pass(0);
   bool passes_left = steps > 0;
-  std::map<std::string, int> last_desired;
   PlacerPass last;
+  PassRows rows(n);
+  ServingRow serving(setup.regions);
+  ReadingBuffer reading(sc);
+  FleetObservation observed;  // reused: observe_into() keeps its nodes
+  std::uint64_t observed_version = ~std::uint64_t{0};
+  ReasonTally reasons;
 
   for (std::size_t k = 0; k < steps; ++k) {
     const TimePoint sample = sc.step_time(k) + sc.step() / 2;
     while (passes_left && next_pass <= sample) {
       fleet.advance(next_pass);
-      last = placer.pass(reading_for(sc, pass_step, next_pass), fleet.observe(), next_pass);
+      if (fleet.version() != observed_version) {  // else the kept observation still holds
+        fleet.observe_into(observed);
+        observed_version = fleet.version();
+      }
+      observed.at = fleet.now();
+      PlacerPass decided = placer.pass(reading.at(pass_step, next_pass), observed, next_pass);
       ++out.passes;
-      for (const auto& [code, view] : last.regions) ++out.reasons[view.reason];
-      fleet.apply(last.desired, last.retire);
-      const bool changed = last.desired != last_desired;
-      last_desired = last.desired;
+      for (const auto& [code, view] : decided.regions) reasons.add(view.reason);
+      const bool changed = decided.desired != last.desired;
+      // After apply() every region holds the desired count (booting or serving) and advance()
+      // keeps that count, so applying an unchanged placement again would change nothing.
+      if (changed) fleet.apply(decided.desired, decided.retire);
+      last = std::move(decided);
+      rows.set(last, setup.regions, changed);
       const TimePoint later = next_pass + interval;
       ++pass_in_step;
       if ((changed || last.limited) && pass_in_step < setup.maxPassesPerStep &&
@@ -138,16 +257,12 @@ Result<RunResult, std::string> run_placer(const std::string& name, Placer& place
       }
     }
     fleet.advance(sample);
-    for (const auto& [code, view] : last.regions) {
-      const std::size_t r = rec.region_index(code);
-      if (r >= n) continue;
-      out.demandRps[k * n + r] = static_cast<float>(view.demandRps);
-      out.forecastRps[k * n + r] = static_cast<float>(view.forecastRps);
-    }
-    rec.record(
-        k, [&](std::size_t r) { return fleet.serving(setup.regions[r]); }, last_desired);
+    std::copy(rows.demand.begin(), rows.demand.end(), out.demandRps.begin() + rec.offset(k));
+    std::copy(rows.forecast.begin(), rows.forecast.end(), out.forecastRps.begin() + rec.offset(k));
+    rec.record(k, serving.read(fleet), rows.desired);
   }
   out.counters = fleet.counters();
+  reasons.add_to(out.reasons);
   return rec.finish();
 }
 
@@ -157,15 +272,8 @@ Result<RunResult, std::string> run_fixed(const std::string& name,
   auto made = Recorder::make(name, setup);
   if (!made.ok()) return make_err(made.error());
   Recorder rec = std::move(made).value();
-  std::vector<int> dense(setup.regions.size(), 0);
-  for (const auto& [code, count] : placement) {
-    const std::size_t r = rec.region_index(code);
-    if (r < dense.size()) dense[r] = count;
-  }
-  for (std::size_t k = 0; k < setup.scenario->step_count(); ++k) {
-    rec.record(
-        k, [&](std::size_t r) { return dense[r]; }, placement);
-  }
+  const std::vector<int> dense = to_columns(placement, setup.regions);
+  for (std::size_t k = 0; k < setup.scenario->step_count(); ++k) rec.record(k, dense, dense);
   return rec.finish();
 }
 
@@ -175,18 +283,25 @@ Result<RunResult, std::string> run_oracle(const std::string& name, const Backtes
   Recorder rec = std::move(made).value();
   const sim::Scenario& sc = *setup.scenario;
   OraclePlacer oracle(sc.regions(), *setup.policy, *setup.catalog);
+  // The oracle places over its usable regions; map each to its timeline column once.
+  std::vector<std::size_t> column;
+  for (const std::string& code : oracle.usable()) {
+    const auto it = std::lower_bound(setup.regions.begin(), setup.regions.end(), code);
+    column.push_back(it != setup.regions.end() && *it == code
+                         ? static_cast<std::size_t>(it - setup.regions.begin())
+                         : setup.regions.size());
+  }
   std::vector<double> demand(sc.regions().size());
+  std::vector<int> by_usable;
   std::vector<int> dense(setup.regions.size(), 0);
   for (std::size_t k = 0; k < sc.step_count(); ++k) {
     for (std::size_t o = 0; o < demand.size(); ++o) demand[o] = sc.rps(k, o);
-    const std::map<std::string, int> placement = oracle.place(demand);
+    oracle.place_dense(demand, by_usable);
     std::fill(dense.begin(), dense.end(), 0);
-    for (const auto& [code, count] : placement) {
-      const std::size_t r = rec.region_index(code);
-      if (r < dense.size()) dense[r] = count;
+    for (std::size_t u = 0; u < by_usable.size(); ++u) {
+      if (by_usable[u] > 0 && column[u] < dense.size()) dense[column[u]] = by_usable[u];
     }
-    rec.record(
-        k, [&](std::size_t r) { return dense[r]; }, placement);
+    rec.record(k, dense, dense);
   }
   return rec.finish();
 }

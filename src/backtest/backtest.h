@@ -14,6 +14,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "backtest/scorer.h"
@@ -34,7 +35,9 @@ struct PlacerPass {
   struct RegionView {
     double demandRps = 0;
     double forecastRps = 0;
-    std::string reason;
+    // A reason code's name; must outlive the run (to_string(ReasonCode) and string literals do).
+    // A view, not a string: the replay tallies hundreds of thousands of these.
+    std::string_view reason;
   };
   std::map<std::string, RegionView> regions;
 };

@@ -76,10 +76,10 @@ std::map<std::string, int> static_placement(const sim::Scenario& scenario,
 OraclePlacer::OraclePlacer(const std::vector<std::string>& origins, const PlacementPolicy& policy,
                            const RegionCatalog& catalog)
     : usable_(usable_regions(policy, catalog)),
-      pinned_(policy.spec.regions.pinned),
       target_(policy.spec.capacity.targetPerMachine),
       min_per_region_(policy.spec.capacity.minPerRegion),
       max_per_region_(policy.spec.capacity.maxPerRegion) {
+  for (const std::string& u : usable_) pinned_.push_back(contains(policy.spec.regions.pinned, u));
   for (const std::string& o : origins) {
     std::vector<std::size_t> idx(usable_.size());
     std::iota(idx.begin(), idx.end(), std::size_t{0});
@@ -91,6 +91,17 @@ OraclePlacer::OraclePlacer(const std::vector<std::string>& origins, const Placem
 }
 
 std::map<std::string, int> OraclePlacer::place(const std::vector<double>& demand) const {
+  std::vector<int> machines;
+  place_dense(demand, machines);
+  std::map<std::string, int> out;
+  for (std::size_t r = 0; r < usable_.size(); ++r) {
+    if (machines[r] > 0) out[usable_[r]] = machines[r];
+  }
+  return out;
+}
+
+void OraclePlacer::place_dense(const std::vector<double>& demand,
+                               std::vector<int>& machines) const {
   std::vector<double> assigned(usable_.size(), 0.0);
   const double room_per_region = max_per_region_ * target_;
   std::vector<std::size_t> order(demand.size());
@@ -107,14 +118,13 @@ std::map<std::string, int> OraclePlacer::place(const std::vector<double>& demand
       left -= take;
     }
   }
-  std::map<std::string, int> out;
+  machines.assign(usable_.size(), 0);
   for (std::size_t r = 0; r < usable_.size(); ++r) {
     int n = std::min(machines_for(assigned[r], target_), max_per_region_);
     if (n > 0) n = std::max(n, min_per_region_);
-    if (contains(pinned_, usable_[r])) n = std::max(n, std::max(1, min_per_region_));
-    if (n > 0) out[usable_[r]] = n;
+    if (pinned_[r]) n = std::max(n, std::max(1, min_per_region_));
+    machines[r] = std::max(n, 0);
   }
-  return out;
 }
 
 }  // namespace autoplacer::backtest

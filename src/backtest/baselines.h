@@ -39,11 +39,15 @@ class OraclePlacer {
                const RegionCatalog& catalog);
   // `demand` in origin order.
   std::map<std::string, int> place(const std::vector<double>& demand) const;
+  // The same as machines per usable region (index into usable()), 0 where none: the replay
+  // records it by column index without building a map each step. `machines` is resized.
+  void place_dense(const std::vector<double>& demand, std::vector<int>& machines) const;
+  const std::vector<std::string>& usable() const { return usable_; }
 
  private:
   std::vector<std::string> usable_;
   std::vector<std::vector<std::size_t>> by_distance_;  // per origin: usable indexes, nearest first
-  std::vector<std::string> pinned_;
+  std::vector<bool> pinned_;                           // per usable region
   double target_ = 1;
   int min_per_region_ = 0;
   int max_per_region_ = 0;

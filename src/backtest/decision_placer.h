@@ -22,9 +22,9 @@ class DecisionPlacer final : public Placer {
   const DecisionState& state() const { return state_; }
 
  private:
-  const PlacementPolicy* policy_;
-  const RegionCatalog* catalog_;
-  std::optional<Duration> time_to_serve_;
+  // Kept across passes: copy-assigning a pass's observations into it reuses its map nodes, where
+  // a fresh DecisionInput allocated every node again.
+  DecisionInput in_;
   DecisionState state_;
 };
 

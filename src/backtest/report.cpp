@@ -98,6 +98,13 @@ std::string score_json(const Score& s, int indent) {
   return o.render(indent);
 }
 
+// Appends `v` in decimal: the text printf's %d / %lld writes.
+template <class Int>
+void append_int(std::string& out, Int v) {
+  char buf[24];
+  out.append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
+}
+
 std::string fmt(const char* f, double v) {
   char buf[64];
   std::snprintf(buf, sizeof buf, f, v);
@@ -161,19 +168,28 @@ std::vector<TargetCheck> check_targets(const ReportContext& ctx) {
 }
 
 std::string render_timeline_csv(const RunResult& run, const ReportContext& ctx) {
+  // std::to_chars writes the text "%lld,%s,%d,%d\n" would, without printf's format parsing, which
+  // was most of the time of writing a long timeline.
   std::string out = "timestamp,region,running,desired\n";
   out.reserve(run.steps * 24);
-  char buf[96];
+  std::string stamp;  // "timestamp," of the step
   for (std::size_t k = 0; k < run.steps; ++k) {
     const long long t = std::chrono::duration_cast<std::chrono::seconds>(
                             ctx.scenario->step_time(k).time_since_epoch())
                             .count();
+    stamp.clear();
+    append_int(stamp, t);
+    stamp += ',';
     for (std::size_t r = 0; r < run.regions; ++r) {
       const int running = run.running_at(k, r), desired = run.desired_at(k, r);
       if (running <= 0 && desired <= 0) continue;
-      std::snprintf(buf, sizeof buf, "%lld,%s,%d,%d\n", t, ctx.regions[r].c_str(), running,
-                    desired);
-      out += buf;
+      out += stamp;
+      out += ctx.regions[r];
+      out += ',';
+      append_int(out, running);
+      out += ',';
+      append_int(out, desired);
+      out += '\n';
     }
   }
   return out;

@@ -2,6 +2,7 @@
 // summary table, the targets and the plots. Long scenarios are drawn at most kMaxPoints points per
 // line: each point is the maximum (machines, demand, unserved) or mean (latency) of its steps.
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
@@ -50,6 +51,13 @@ std::string num(double v, const char* f = "%.1f") {
   char buf[48];
   std::snprintf(buf, sizeof buf, f, v);
   return buf;
+}
+
+// Appends `v` as printf's "%.1f" writes it (std::to_chars rounds the exact value the same way):
+// the plots' coordinates are most of the page, and snprintf was most of the time of drawing it.
+void append_fixed1(std::string& out, double v) {
+  char buf[48];
+  out.append(buf, std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, 1).ptr);
 }
 
 std::string color_of(const std::string& run) {
@@ -137,9 +145,15 @@ std::string chart(const std::string& title, const std::string& unit, const Repor
   for (std::size_t s = 0; s < series.size(); ++s) {
     svg << "<polyline fill=\"none\" stroke=\"" << series[s].color << "\" stroke-width=\"1.3\""
         << (series[s].dashed ? " stroke-dasharray=\"4 3\"" : "") << " points=\"";
-    for (std::size_t i = 0; i < ys[s].size(); ++i)
-      svg << num(px(i)) << ',' << num(py(ys[s][i])) << ' ';
-    svg << "\"/>\n";
+    std::string coords;
+    coords.reserve(ys[s].size() * 14);
+    for (std::size_t i = 0; i < ys[s].size(); ++i) {
+      append_fixed1(coords, px(i));
+      coords += ',';
+      append_fixed1(coords, py(ys[s][i]));
+      coords += ' ';
+    }
+    svg << coords << "\"/>\n";
   }
   svg << "</svg>\n";
   return svg.str();

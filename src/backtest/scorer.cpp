@@ -84,6 +84,15 @@ std::optional<Scorer> Scorer::make(const RegionCatalog& catalog,
       first = false;
     }
   }
+  s.by_rtt_.resize(s.origins_);
+  for (std::size_t o = 0; o < s.origins_; ++o) {
+    std::vector<std::size_t>& idx = s.by_rtt_[o];
+    idx.resize(s.regions_);
+    for (std::size_t r = 0; r < s.regions_; ++r) idx[r] = r;
+    std::stable_sort(idx.begin(), idx.end(),
+                     [&](std::size_t a, std::size_t b) { return s.rtt(o, a) < s.rtt(o, b); });
+  }
+  s.served_by_cell_.resize(s.origins_ * s.regions_);
   s.prev_.assign(s.regions_, 0);
   s.current_.assign(s.regions_, 0);
   s.last_change_.assign(s.regions_, 0);
@@ -124,9 +133,13 @@ StepScore Scorer::add_step(std::int64_t t, const std::vector<double>& demand,
   out.limit_rtt_ms = tot > 0 ? step_limit / tot : 0;
 
   // Spare capacity in timeline row order; origins largest first, ties in scenario order.
+  // Regions not running have no spare capacity this step.
+  std::fill(spare_.begin(), spare_.end(), 0.0);
   spare_order_.clear();
+  bool in_index_order = true;
   for (const auto& [r, n] : running) {
     if (n <= 0 || r >= regions_) continue;
+    in_index_order = in_index_order && (spare_order_.empty() || r > spare_order_.back());
     spare_[r] = n * capacity_;
     spare_order_.push_back(r);
   }
@@ -135,24 +148,18 @@ StepScore Scorer::add_step(std::int64_t t, const std::vector<double>& demand,
   std::stable_sort(order_.begin(), order_.end(),
                    [&](std::size_t a, std::size_t b) { return -demand[a] < -demand[b]; });
   double step_lat = 0;
-  std::vector<std::size_t> by_rtt;
   for (std::size_t o : order_) {
-    double left = demand[o];
-    by_rtt = spare_order_;
-    std::stable_sort(by_rtt.begin(), by_rtt.end(),
-                     [&](std::size_t a, std::size_t b) { return rtt(o, a) < rtt(o, b); });
-    for (std::size_t r : by_rtt) {
-      if (left <= 0) break;
-      const double take = std::min(left, spare_[r]);
-      if (take > 0) {
-        spare_[r] -= take;
-        left -= take;
-        lat_sum_ += take * rtt(o, r);
-        served_sum_ += take;
-        hist_.emplace_back(rtt(o, r), take);
-        out.served += take;
-        step_lat += take * rtt(o, r);
-      }
+    double left;
+    if (in_index_order) {
+      // Regions by (RTT, index) are regions by (RTT, row) here: the precomputed order serves;
+      // regions without spare capacity take nothing, as if they were left out.
+      left = serve(o, demand[o], by_rtt_[o], out, step_lat);
+    } else {
+      // Rows in another order (a timeline read back from a file): ties in RTT go by row.
+      by_rtt_scratch_ = spare_order_;
+      std::stable_sort(by_rtt_scratch_.begin(), by_rtt_scratch_.end(),
+                       [&](std::size_t a, std::size_t b) { return rtt(o, a) < rtt(o, b); });
+      left = serve(o, demand[o], by_rtt_scratch_, out, step_lat);
     }
     const double lost = std::max(left, 0.0);
     unserved_ += lost;
@@ -174,21 +181,59 @@ StepScore Scorer::add_step(std::int64_t t, const std::vector<double>& demand,
   return out;
 }
 
+double Scorer::serve(std::size_t o, double demand, const std::vector<std::size_t>& nearest,
+                     StepScore& out, double& step_lat) {
+  double left = demand;
+  for (std::size_t r : nearest) {
+    if (left <= 0) break;
+    const double take = std::min(left, spare_[r]);
+    if (take > 0) {
+      spare_[r] -= take;
+      left -= take;
+      lat_sum_ += take * rtt(o, r);
+      served_sum_ += take;
+      served_by_cell_[o * regions_ + r].push_back(take);
+      out.served += take;
+      step_lat += take * rtt(o, r);
+    }
+  }
+  return left;
+}
+
+std::optional<double> Scorer::p95() const {
+  // The script sorts (rtt, served) pairs and sums served until 95% of all served demand. Pairs
+  // are visited here in that order: cells by RTT, and the amounts of every cell with the same RTT
+  // merged and sorted (equal pairs are interchangeable), so the running sum is the same to the bit.
+  std::vector<std::size_t> cells;
+  for (std::size_t c = 0; c < served_by_cell_.size(); ++c) {
+    if (!served_by_cell_[c].empty()) cells.push_back(c);
+  }
+  std::sort(cells.begin(), cells.end(),
+            [&](std::size_t a, std::size_t b) { return rtt_[a] < rtt_[b]; });
+  double acc = 0;
+  std::vector<double> amounts;
+  for (std::size_t i = 0; i < cells.size();) {
+    const double v = rtt_[cells[i]];
+    amounts.clear();
+    for (; i < cells.size() && rtt_[cells[i]] == v; ++i) {
+      const std::vector<double>& a = served_by_cell_[cells[i]];
+      amounts.insert(amounts.end(), a.begin(), a.end());
+    }
+    std::sort(amounts.begin(), amounts.end());
+    for (double w : amounts) {
+      acc += w;
+      if (acc >= 0.95 * served_sum_) return v;
+    }
+  }
+  return std::nullopt;
+}
+
 Score Scorer::finish() const {
   Score s;
   s.steps = steps_;
   s.step_s = step_s_;
   if (served_sum_ != 0) s.mean_rtt_ms = lat_sum_ / served_sum_;
-  std::vector<std::pair<double, double>> hist = hist_;
-  std::sort(hist.begin(), hist.end());
-  double acc = 0;
-  for (const auto& [v, w] : hist) {
-    acc += w;
-    if (acc >= 0.95 * served_sum_) {
-      s.p95_rtt_ms = v;
-      break;
-    }
-  }
+  if (auto v = p95()) s.p95_rtt_ms = *v;
   s.unserved_fraction = total_ != 0 ? unserved_ / total_ : 0.0;
   s.machine_hours = mh_;
   s.changes = changes_;

@@ -84,21 +84,34 @@ class Scorer {
   std::int64_t step_s_ = 60;
   std::vector<double> rtt_;        // origins x regions
   std::vector<double> limit_rtt_;  // per origin: min RTT over allowed regions
+  // Per origin: every region index, nearest first, ties by index. When add_step's running list
+  // is in index order (timeline rows are), serving walks this instead of sorting each step.
+  std::vector<std::vector<std::size_t>> by_rtt_;
 
   // Accumulators, in the script's order.
   std::size_t steps_ = 0;
   double lat_sum_ = 0, served_sum_ = 0, unserved_ = 0, total_ = 0, limit_lat_ = 0;
   double mh_ = 0, limit_mh_ = 0;
   int changes_ = 0, flaps_ = 0;
-  std::vector<std::pair<double, double>> hist_;  // (rtt, served) for p95
-  std::vector<int> prev_;                        // per region, machines at the previous step
-  std::vector<std::int64_t> last_change_;        // per region, time of last add/remove
+  // Served amounts for the p95, per (origin, region) cell: all of a cell's amounts share its RTT,
+  // so finish() sorts cells by RTT and only the amounts within one RTT, which is the script's
+  // sort of (rtt, served) pairs without sorting hundreds of thousands of pairs.
+  std::vector<std::vector<double>> served_by_cell_;
+
+  std::optional<double> p95() const;
+  std::vector<int> prev_;                  // per region, machines at the previous step
+  std::vector<std::int64_t> last_change_;  // per region, time of last add/remove
   std::vector<bool> has_last_change_;
   // Scratch space reused across steps.
   std::vector<std::size_t> order_;
   std::vector<int> current_;
   std::vector<double> spare_;
   std::vector<std::size_t> spare_order_;
+  std::vector<std::size_t> by_rtt_scratch_;
+
+  // Serves origin `o`'s demand from spare capacity in `nearest` order; returns what is left.
+  double serve(std::size_t o, double demand, const std::vector<std::size_t>& nearest,
+               StepScore& out, double& step_lat);
 };
 
 }  // namespace autoplacer::backtest

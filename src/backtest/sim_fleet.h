@@ -3,6 +3,12 @@
 // are created (seconds) or started from stopped / resumed from suspended (well under one), and
 // retired machines are stopped, suspended or destroyed as the policy says. No I/O; time only moves
 // when advance() is called.
+//
+// Regions are kept in a vector sorted by code, so the replay loop can address them by index (the
+// timeline's column index when the fleet is built with the timeline's regions) instead of
+// looking strings up in a map at every pass and step.
+#include <cstddef>
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -31,12 +37,18 @@ struct FleetCounters {
 class SimulatedFleet {
  public:
   explicit SimulatedFleet(FleetTimings timings) : timings_(timings) {}
+  // `regions`: sorted, distinct codes known up front; index i of region_index() is regions[i].
+  // Other codes are still accepted by apply() (they are added, which shifts later indexes).
+  SimulatedFleet(FleetTimings timings, std::vector<std::string> regions);
 
   // Machines whose boot is over by `now` begin to serve. Time never goes back.
   void advance(TimePoint now);
 
   // What the Machines API would list at the current time.
   FleetObservation observe() const;
+  // The same into `out`, reusing its map nodes: the set of regions with machines rarely changes
+  // from one pass to the next, so most passes allocate nothing.
+  void observe_into(FleetObservation& out) const;
 
   // Moves every region toward `desired` (absent = 0) at the current time: starts or resumes
   // retired machines before creating new ones; retires surplus machines that are not serving yet
@@ -45,8 +57,16 @@ class SimulatedFleet {
 
   // Machines serving in `region` at the current time.
   int serving(const std::string& region) const;
+  // The same by index into the sorted region list (see the constructor).
+  int serving(std::size_t index) const { return states_[index].running; }
+  std::size_t region_index(const std::string& code) const;  // size() if absent
+  std::size_t size() const { return codes_.size(); }        // regions listed so far
+
   const FleetCounters& counters() const { return counters_; }
   TimePoint now() const { return now_; }
+  // Bumped whenever a region's machines change (not when only time passes): an observation taken
+  // at the same version lists the same machines.
+  std::uint64_t version() const { return version_; }
 
  private:
   struct RegionState {
@@ -54,14 +74,20 @@ class SimulatedFleet {
     int stopped = 0;
     int suspended = 0;
     std::vector<TimePoint> pending;  // machines booting: when each begins to serve, sorted
+    bool empty() const { return running == 0 && pending.empty() && stopped == 0 && suspended == 0; }
   };
+  std::size_t find_or_add(const std::string& code);
+  void move_toward(RegionState& r, int want, RetireAction retire);
   void grow(RegionState& r, int n);
   void shrink(RegionState& r, int n, RetireAction retire);
 
   FleetTimings timings_;
   TimePoint now_{};
   bool started_ = false;
-  std::map<std::string, RegionState> regions_;
+  std::vector<std::string> codes_;   // sorted
+  std::vector<RegionState> states_;  // parallel to codes_
+  std::size_t booting_ = 0;          // machines pending in all regions: advance() skips if none
+  std::uint64_t version_ = 0;
   FleetCounters counters_;
 };
 

@@ -167,13 +167,19 @@ std::optional<int> parse_args(int argc, char** argv, Options& o) {
 // The busiest usable region's peak demand, each origin counted at its nearest usable region.
 double peak_region_demand(const sim::Scenario& sc, const std::vector<std::string>& usable,
                           const RegionCatalog& catalog) {
-  std::vector<std::string> home;
-  for (const std::string& o : sc.regions()) home.push_back(nearest_usable(o, usable, catalog));
+  // Origins' home regions as indexes into `usable`, so each step sums into a small array.
+  std::vector<std::size_t> home;
+  for (const std::string& o : sc.regions()) {
+    const std::string near = nearest_usable(o, usable, catalog);
+    home.push_back(
+        static_cast<std::size_t>(std::find(usable.begin(), usable.end(), near) - usable.begin()));
+  }
   double peak = 0;
+  std::vector<double> by_region(usable.size() + 1);  // the last slot: origins with no home
   for (std::size_t k = 0; k < sc.step_count(); ++k) {
-    std::map<std::string, double> by_region;
+    std::fill(by_region.begin(), by_region.end(), 0.0);
     for (std::size_t o = 0; o < home.size(); ++o) by_region[home[o]] += sc.rps(k, o);
-    for (const auto& [r, v] : by_region) peak = std::max(peak, v);
+    for (double v : by_region) peak = std::max(peak, v);
   }
   return peak;
 }

@@ -3,16 +3,15 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
-#include <sstream>
-#include <unordered_map>
 
 namespace autoplacer::sim {
 namespace {
 
 struct Row {
   std::int64_t timestamp;
-  std::string region;
+  std::size_t region;  // index into the scenario's regions, interned while reading
   double rps;
 };
 
@@ -23,14 +22,41 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
+// Reads a whole field as a number, as strtod would: std::from_chars (no locale, no copy) when it
+// takes the field, else strtod itself, so unusual spellings (a leading '+', hex) keep their
+// meaning. Both round correctly, so they agree wherever from_chars succeeds.
+bool parse_number(std::string_view text, double& out) {
+  if (text.empty()) return false;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  if (ec == std::errc{} && end == text.data() + text.size()) return true;
+  const std::string copy(text);
+  char* stop = nullptr;
+  out = std::strtod(copy.c_str(), &stop);
+  return stop == copy.c_str() + copy.size();
+}
+
+// Index of `code` in `regions`, appending it if new. Scenarios have a few origins, so a linear
+// search beats hashing every row's code.
+std::size_t intern(std::vector<std::string>& regions, std::string_view code) {
+  for (std::size_t i = 0; i < regions.size(); ++i) {
+    if (regions[i] == code) return i;
+  }
+  regions.emplace_back(code);
+  return regions.size() - 1;
+}
+
 }  // namespace
 
 Result<Scenario, std::string> Scenario::load_csv(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return make_err(path + ": cannot be read");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse_csv(text.str(), path);
+  // Read in large blocks straight into one string (a stringstream copied the text twice).
+  std::string text;
+  char block[1 << 16];
+  while (in.read(block, sizeof block) || in.gcount() > 0)
+    text.append(block, static_cast<std::size_t>(in.gcount()));
+  if (in.bad()) return make_err(path + ": cannot be read");
+  return parse_csv(text, path);
 }
 
 Result<Scenario, std::string> Scenario::parse_csv(std::string_view text, std::string_view name) {
@@ -38,6 +64,7 @@ Result<Scenario, std::string> Scenario::parse_csv(std::string_view text, std::st
     return make_err(std::string(name) + ":" + std::to_string(line) + ": " + what);
   };
   std::vector<Row> rows;
+  std::vector<std::string> regions;  // in order of first appearance
   std::size_t line_no = 0;
   bool header_seen = false;
   while (!text.empty()) {
@@ -62,23 +89,21 @@ Result<Scenario, std::string> Scenario::parse_csv(std::string_view text, std::st
       return fail(line_no, "timestamp is not an integer");
     if (row.timestamp < 0 || row.timestamp > 100'000'000'000)  // keeps ms arithmetic in range
       return fail(line_no, "timestamp out of range");
-    row.region = std::string(trim(line.substr(c1 + 1, c2 - c1 - 1)));
-    if (row.region.empty()) return fail(line_no, "region is empty");
-    std::string rps_text(trim(line.substr(c2 + 1)));
-    char* end = nullptr;
-    row.rps = std::strtod(rps_text.c_str(), &end);
-    if (rps_text.empty() || end != rps_text.c_str() + rps_text.size() || !std::isfinite(row.rps))
+    const std::string_view region = trim(line.substr(c1 + 1, c2 - c1 - 1));
+    if (region.empty()) return fail(line_no, "region is empty");
+    if (!parse_number(trim(line.substr(c2 + 1)), row.rps) || !std::isfinite(row.rps))
       return fail(line_no, "rps is not a number");
     if (row.rps < 0) return fail(line_no, "rps is negative");
-    rows.push_back(std::move(row));
+    row.region = intern(regions, region);
+    rows.push_back(row);
   }
   if (!header_seen) return make_err(std::string(name) + ": empty file");
   if (rows.empty()) return make_err(std::string(name) + ": no data rows");
 
   Scenario s;
   s.name_ = std::string(name);
+  s.regions_ = std::move(regions);
   std::vector<std::int64_t> times;
-  std::unordered_map<std::string, std::size_t> region_index;
   for (const Row& r : rows) {
     if (times.empty() || times.back() != r.timestamp) {
       if (!times.empty() && r.timestamp < times.back())
@@ -86,7 +111,6 @@ Result<Scenario, std::string> Scenario::parse_csv(std::string_view text, std::st
                         std::to_string(r.timestamp));
       times.push_back(r.timestamp);
     }
-    if (region_index.emplace(r.region, s.regions_.size()).second) s.regions_.push_back(r.region);
   }
   std::int64_t step_s = times.size() > 1 ? times[1] - times[0] : 60;
   for (std::size_t i = 1; i < times.size(); ++i) {
@@ -99,7 +123,7 @@ Result<Scenario, std::string> Scenario::parse_csv(std::string_view text, std::st
   s.rps_.assign(s.step_count_ * s.regions_.size(), 0.0);  // a region absent from a step is 0
   for (const Row& r : rows) {
     std::size_t step = static_cast<std::size_t>((r.timestamp - times.front()) / step_s);
-    s.rps_[step * s.regions_.size() + region_index[r.region]] = r.rps;
+    s.rps_[step * s.regions_.size() + r.region] = r.rps;
   }
   return s;
 }

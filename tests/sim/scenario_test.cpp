@@ -65,5 +65,19 @@ TEST(Scenario, AcceptsCrLfAndMissingRegionsAsZero) {
   EXPECT_EQ(s->step(), Duration{60'000});
 }
 
+TEST(Scenario, ReadsRpsAsStrtodDoes) {
+  // Plain decimals go through std::from_chars; other spellings strtod accepts keep working.
+  auto s = Scenario::parse_csv(
+      "timestamp,region,rps\n0,iad,0.1\n0,waw,+5\n0,fra,1e1\n0,nrt, 2.5 \n0,syd,0x10\n", "t");
+  ASSERT_TRUE(s.ok()) << s.error();
+  EXPECT_EQ(s->rps(0, 0), 0.1);
+  EXPECT_EQ(s->rps(0, 1), 5.0);
+  EXPECT_EQ(s->rps(0, 2), 10.0);
+  EXPECT_EQ(s->rps(0, 3), 2.5);
+  EXPECT_EQ(s->rps(0, 4), 16.0);
+  EXPECT_FALSE(Scenario::parse_csv("timestamp,region,rps\n0,iad,1e999\n", "t").ok());
+  EXPECT_FALSE(Scenario::parse_csv("timestamp,region,rps\n0,iad,5x\n", "t").ok());
+}
+
 }  // namespace
 }  // namespace autoplacer::sim
