@@ -28,6 +28,26 @@ PlacementProblem on_a_line(const std::vector<double>& origin_x, const std::vecto
   return p;
 }
 
+// Regions and origins at random points of a 200 x 200 plane (RTT = 5 + distance); one origin in
+// ten sends nothing, the others a demand drawn from `dem`.
+PlacementProblem random_plane(std::mt19937_64& rng, int H, int O,
+                              std::uniform_real_distribution<double>& dem) {
+  std::uniform_real_distribution<double> coord(0, 200);
+  std::uniform_int_distribution<int> coin(0, 9);
+  std::vector<double> hx(static_cast<std::size_t>(H)), hy(hx.size());
+  for (std::size_t h = 0; h < hx.size(); ++h) hx[h] = coord(rng), hy[h] = coord(rng);
+  PlacementProblem p;
+  p.regions = H;
+  for (int o = 0; o < O; ++o) {
+    const double ox = coord(rng), oy = coord(rng);
+    p.demand.push_back(coin(rng) == 0 ? 0 : dem(rng));
+    for (std::size_t h = 0; h < hx.size(); ++h) {
+      p.rtt.push_back(5 + std::hypot(ox - hx[h], oy - hy[h]));
+    }
+  }
+  return p;
+}
+
 TEST(Latency, CapacityIsCeilOfServedDemandWithHeadroom) {
   PlacementProblem p = on_a_line({0}, {120}, {0});
   const PlacementResult r = place_latency(p);
@@ -102,24 +122,14 @@ TEST(Latency, BadInputGivesEmptyPlacementNotACrash) {
 // Greedy + local improvement against brute force over every open set.
 TEST(Latency, GreedyAgainstExactOptimumOnRandomSmallCases) {
   std::mt19937_64 rng(20240505);
-  std::uniform_real_distribution<double> coord(0, 200), dem(0, 300), cost(0, 60);
+  std::uniform_real_distribution<double> dem(0, 300), cost(0, 60);
   std::uniform_int_distribution<int> nh(3, 10), no(1, 8), maxper(1, 8), coin(0, 9);
   const int cases = 400;
   int optimal = 0;
   double worst = 0, sum = 0;
   for (int c = 0; c < cases; ++c) {
     const int H = nh(rng), O = no(rng);
-    std::vector<double> hx(static_cast<std::size_t>(H)), hy(hx.size());
-    for (std::size_t h = 0; h < hx.size(); ++h) hx[h] = coord(rng), hy[h] = coord(rng);
-    PlacementProblem p;
-    p.regions = H;
-    for (int o = 0; o < O; ++o) {
-      const double ox = coord(rng), oy = coord(rng);
-      p.demand.push_back(coin(rng) == 0 ? 0 : dem(rng));
-      for (std::size_t h = 0; h < hx.size(); ++h) {
-        p.rtt.push_back(5 + std::hypot(ox - hx[h], oy - hy[h]));
-      }
-    }
+    PlacementProblem p = random_plane(rng, H, O, dem);
     p.partialRegions = false;  // the open-set search alone; partial regions are tested below
     p.costWeightMs = cost(rng);
     p.verifyIncremental = true;  // every incremental score checked by a walk
@@ -208,24 +218,14 @@ TEST(Latency, GivenOrderMatchesComputedOrder) {
 // exhaustive optimum of the same objective.
 TEST(Latency, WarmSearchAgainstExactOptimumOnRandomSmallCases) {
   std::mt19937_64 rng(515);
-  std::uniform_real_distribution<double> coord(0, 200), dem(0, 300), cost(0, 30), pen(0, 10);
+  std::uniform_real_distribution<double> dem(0, 300), cost(0, 30), pen(0, 10);
   std::uniform_int_distribution<int> nh(3, 10), no(1, 8), maxper(1, 8), coin(0, 9);
   const int cases = 300;
   int optimal = 0;
   double worst = 0, sum = 0;
   for (int c = 0; c < cases; ++c) {
     const int H = nh(rng), O = no(rng);
-    std::vector<double> hx(static_cast<std::size_t>(H)), hy(hx.size());
-    for (std::size_t h = 0; h < hx.size(); ++h) hx[h] = coord(rng), hy[h] = coord(rng);
-    PlacementProblem p;
-    p.regions = H;
-    for (int o = 0; o < O; ++o) {
-      const double ox = coord(rng), oy = coord(rng);
-      p.demand.push_back(coin(rng) == 0 ? 0 : dem(rng));
-      for (std::size_t h = 0; h < hx.size(); ++h) {
-        p.rtt.push_back(5 + std::hypot(ox - hx[h], oy - hy[h]));
-      }
-    }
+    PlacementProblem p = random_plane(rng, H, O, dem);
     p.partialRegions = false;
     p.costWeightMs = cost(rng);
     p.verifyIncremental = true;  // every incremental score checked by a walk
@@ -298,24 +298,14 @@ TEST(Latency, PartialRegionNeverLeavesDemandUnservedNorGoesBelowTheFloor) {
 // Greedy + local improvement + partial regions against brute force over every cap per region.
 TEST(Latency, PartialRegionsAgainstExactOptimumOverCaps) {
   std::mt19937_64 rng(20261130);
-  std::uniform_real_distribution<double> coord(0, 200), dem(0, 200), cost(0, 40), pen(0, 5);
+  std::uniform_real_distribution<double> dem(0, 200), cost(0, 40), pen(0, 5);
   std::uniform_int_distribution<int> nh(2, 5), no(1, 6), maxper(1, 4), coin(0, 9);
   const int cases = 300;
   int optimal = 0;
   double worst = 0, sum = 0;
   for (int c = 0; c < cases; ++c) {
     const int H = nh(rng), O = no(rng);
-    std::vector<double> hx(static_cast<std::size_t>(H)), hy(hx.size());
-    for (std::size_t h = 0; h < hx.size(); ++h) hx[h] = coord(rng), hy[h] = coord(rng);
-    PlacementProblem p;
-    p.regions = H;
-    for (int o = 0; o < O; ++o) {
-      const double ox = coord(rng), oy = coord(rng);
-      p.demand.push_back(coin(rng) == 0 ? 0 : dem(rng));
-      for (std::size_t h = 0; h < hx.size(); ++h) {
-        p.rtt.push_back(5 + std::hypot(ox - hx[h], oy - hy[h]));
-      }
-    }
+    PlacementProblem p = random_plane(rng, H, O, dem);
     p.costWeightMs = cost(rng);
     p.verifyIncremental = true;  // every incremental score checked by a walk
     p.maxPerRegion = maxper(rng);
