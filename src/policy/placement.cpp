@@ -175,7 +175,6 @@ class Evaluator {
   // walk to rounding (the sums are associated differently), not to the last bit.
   // Returns NaN when the move's machines come near maxTotal: the caller walks instead.
   double score_changed_walks(const std::vector<char>& open, int a, int b, int from) {
-    ++evaluations_;
     const auto H = static_cast<std::size_t>(regions_);
     const auto O = static_cast<std::size_t>(origins_);
     const char* is_open = open.data();
@@ -237,6 +236,7 @@ class Evaluator {
       dirty_[h] = 0;
     }
     if (machines > unbudgeted_total_) return std::numeric_limits<double>::quiet_NaN();
+    ++evaluations_;  // counted once: a move handed back to the walk is counted there
     const double weighted = ref.weighted + d_weighted;
     const double unserved = std::max(0.0, ref.unserved + d_unserved);
     last_unserved_ = unserved;

@@ -48,6 +48,25 @@ PlacementProblem random_plane(std::mt19937_64& rng, int H, int O,
   return p;
 }
 
+// How far the search lands from the exhaustive optimum over a set of random cases.
+struct GapTally {
+  int cases = 0;
+  int optimal = 0;
+  double worst = 0, sum = 0;
+  void add(double found, double best) {
+    const double gap = (found - best) / std::max(1e-9, best);
+    ++cases;
+    if (gap <= 1e-9) ++optimal;
+    worst = std::max(worst, gap);
+    sum += gap;
+  }
+  double mean() const { return cases > 0 ? sum / cases : 0; }
+  void print(const char* label) const {
+    std::printf("[ placement ] %s%d random cases: optimal in %d, mean gap %.4f%%, worst %.4f%%\n",
+                label, cases, optimal, 100 * mean(), 100 * worst);
+  }
+};
+
 TEST(Latency, CapacityIsCeilOfServedDemandWithHeadroom) {
   PlacementProblem p = on_a_line({0}, {120}, {0});
   const PlacementResult r = place_latency(p);
@@ -125,8 +144,7 @@ TEST(Latency, GreedyAgainstExactOptimumOnRandomSmallCases) {
   std::uniform_real_distribution<double> dem(0, 300), cost(0, 60);
   std::uniform_int_distribution<int> nh(3, 10), no(1, 8), maxper(1, 8), coin(0, 9);
   const int cases = 400;
-  int optimal = 0;
-  double worst = 0, sum = 0;
+  GapTally tally;
   for (int c = 0; c < cases; ++c) {
     const int H = nh(rng), O = no(rng);
     PlacementProblem p = random_plane(rng, H, O, dem);
@@ -148,10 +166,7 @@ TEST(Latency, GreedyAgainstExactOptimumOnRandomSmallCases) {
     const PlacementResult greedy = place_latency(p);
     const PlacementResult exact = place_exact(p);
     ASSERT_GE(greedy.objective, exact.objective - 1e-6) << "case " << c;
-    const double gap = (greedy.objective - exact.objective) / std::max(1e-9, exact.objective);
-    if (gap <= 1e-9) ++optimal;
-    worst = std::max(worst, gap);
-    sum += gap;
+    tally.add(greedy.objective, exact.objective);
     // The bounds the search works under hold in its result.
     for (int h = 0; h < H; ++h) {
       const int m = greedy.machines[static_cast<std::size_t>(h)];
@@ -162,11 +177,9 @@ TEST(Latency, GreedyAgainstExactOptimumOnRandomSmallCases) {
       }
     }
   }
-  std::printf(
-      "[ placement ] %d random cases: greedy optimal in %d, mean gap %.4f%%, worst %.4f%%\n", cases,
-      optimal, 100 * sum / cases, 100 * worst);
-  EXPECT_GE(optimal, cases * 9 / 10);
-  EXPECT_LT(sum / cases, 0.01);
+  tally.print("");
+  EXPECT_GE(tally.optimal, cases * 9 / 10);
+  EXPECT_LT(tally.mean(), 0.01);
 }
 
 // Hysteresis: of two regions equally near a small origin, the one running keeps serving it.
@@ -221,8 +234,7 @@ TEST(Latency, WarmSearchAgainstExactOptimumOnRandomSmallCases) {
   std::uniform_real_distribution<double> dem(0, 300), cost(0, 30), pen(0, 10);
   std::uniform_int_distribution<int> nh(3, 10), no(1, 8), maxper(1, 8), coin(0, 9);
   const int cases = 300;
-  int optimal = 0;
-  double worst = 0, sum = 0;
+  GapTally tally;
   for (int c = 0; c < cases; ++c) {
     const int H = nh(rng), O = no(rng);
     PlacementProblem p = random_plane(rng, H, O, dem);
@@ -252,15 +264,11 @@ TEST(Latency, WarmSearchAgainstExactOptimumOnRandomSmallCases) {
     for (int h = 0; h < H; ++h)
       open[static_cast<std::size_t>(h)] = greedy.machines[static_cast<std::size_t>(h)] > 0;
     EXPECT_NEAR(evaluate_placement(p, open).objective, greedy.objective, 1e-6) << "case " << c;
-    const double gap = (greedy.objective - exact.objective) / std::max(1e-9, exact.objective);
-    if (gap <= 1e-9) ++optimal;
-    worst = std::max(worst, gap);
-    sum += gap;
+    tally.add(greedy.objective, exact.objective);
   }
-  std::printf("[ placement ] warm: %d random cases: optimal in %d, mean gap %.4f%%, worst %.4f%%\n",
-              cases, optimal, 100 * sum / cases, 100 * worst);
-  EXPECT_GE(optimal, cases * 9 / 10);
-  EXPECT_LT(sum / cases, 0.01);
+  tally.print("warm: ");
+  EXPECT_GE(tally.optimal, cases * 9 / 10);
+  EXPECT_LT(tally.mean(), 0.01);
 }
 
 // Partial regions: a region's last, mostly empty machine is saved when a neighbour's rounding
@@ -301,8 +309,7 @@ TEST(Latency, PartialRegionsAgainstExactOptimumOverCaps) {
   std::uniform_real_distribution<double> dem(0, 200), cost(0, 40), pen(0, 5);
   std::uniform_int_distribution<int> nh(2, 5), no(1, 6), maxper(1, 4), coin(0, 9);
   const int cases = 300;
-  int optimal = 0;
-  double worst = 0, sum = 0;
+  GapTally tally;
   for (int c = 0; c < cases; ++c) {
     const int H = nh(rng), O = no(rng);
     PlacementProblem p = random_plane(rng, H, O, dem);
@@ -338,17 +345,11 @@ TEST(Latency, PartialRegionsAgainstExactOptimumOverCaps) {
       EXPECT_LE(greedy.machines[i], std::max(p.maxPerRegion, p.floor[i]));
       EXPECT_GE(greedy.machines[i], p.floor[i]);
     }
-    const double gap = (greedy.objective - exact.objective) / std::max(1e-9, exact.objective);
-    if (gap <= 1e-9) ++optimal;
-    worst = std::max(worst, gap);
-    sum += gap;
+    tally.add(greedy.objective, exact.objective);
   }
-  std::printf(
-      "[ placement ] partial regions: %d random cases: optimal in %d, mean gap %.4f%%, worst "
-      "%.4f%%\n",
-      cases, optimal, 100 * sum / cases, 100 * worst);
-  EXPECT_GE(optimal, cases * 85 / 100);
-  EXPECT_LT(sum / cases, 0.01);
+  tally.print("partial regions: ");
+  EXPECT_GE(tally.optimal, cases * 85 / 100);
+  EXPECT_LT(tally.mean(), 0.01);
 }
 
 // The latency term over the usual demand: at a quiet hour (demand a quarter of the usual) a small
