@@ -1,11 +1,15 @@
 #include "policy/placement.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <limits>
+#include <memory>
 #include <numeric>
+#include <utility>
 
 namespace autoplacer {
 namespace {
@@ -21,15 +25,24 @@ class Evaluator {
   explicit Evaluator(const PlacementProblem& p)
       : p_(p), origins_(static_cast<int>(p.demand.size())), regions_(p.regions) {
     const auto H = static_cast<std::size_t>(regions_);
-    if (p.order.size() == static_cast<std::size_t>(origins_) * H) {
-      sorted_ = p.order;
-    } else {
-      sorted_ = nearest_first(p);
-    }
+    // The caller's order when given (decide() keeps it from pass to pass), else computed.
+    if (p.order.size() != static_cast<std::size_t>(origins_) * H) own_order_ = nearest_first(p);
+    sorted_ = own_order_.empty() ? p.order.data() : own_order_.data();
     order_.resize(static_cast<std::size_t>(origins_));
     std::iota(order_.begin(), order_.end(), 0);
-    std::stable_sort(order_.begin(), order_.end(),
-                     [&](int a, int b) { return demand(a) > demand(b); });
+    // Stable, by demand descending; for a few dozen origins an insertion sort, which allocates no
+    // buffer.
+    if (order_.size() > 64) {
+      std::stable_sort(order_.begin(), order_.end(),
+                       [&](int a, int b) { return demand(a) > demand(b); });
+    } else {
+      for (std::size_t i = 1; i < order_.size(); ++i) {
+        const int o = order_[i];
+        std::size_t j = i;
+        for (; j > 0 && demand(order_[j - 1]) < demand(o); --j) order_[j] = order_[j - 1];
+        order_[j] = o;
+      }
+    }
     total_demand_ = 0;
     for (double d : p.demand) total_demand_ += std::max(0.0, d);
     // Latency term per req/s x ms: the mean over this demand, or over the reference demand.
@@ -51,9 +64,15 @@ class Evaluator {
       base_machines_ += base_m_[h];
     }
     // Per origin, the RTTs in the order of sorted_, so that the serving walk reads one row.
-    sorted_rtt_.resize(sorted_.size());
-    for (std::size_t i = 0; i < sorted_.size(); ++i) {
-      sorted_rtt_[i] = rtt(static_cast<int>(i / H), sorted_[i]);
+    const std::size_t cells = static_cast<std::size_t>(origins_) * H;
+    if (own_order_.empty() && p.orderedRtt.size() == cells) {
+      sorted_rtt_ = p.orderedRtt.data();
+    } else {
+      own_sorted_rtt_.resize(cells);
+      for (std::size_t i = 0; i < cells; ++i) {
+        own_sorted_rtt_[i] = rtt(static_cast<int>(i / H), sorted_[i]);
+      }
+      sorted_rtt_ = own_sorted_rtt_.data();
     }
     cap_ = max_machines_;
     m_.assign(H, 0);
@@ -68,23 +87,25 @@ class Evaluator {
     resumable_ = p.maxRttMs <= 0;
     if (resumable_) {
       const auto O = static_cast<std::size_t>(origins_);
-      rank_.resize(O * H);
-      for (std::size_t o = 0; o < O; ++o) {
-        for (std::size_t i = 0; i < H; ++i) {
-          rank_[o * H + static_cast<std::size_t>(sorted_[o * H + i])] = static_cast<int>(i);
-        }
-      }
       walk_end_.assign(O, static_cast<int>(H));
-      ref_take_.assign(O * H, 0.0);
+      visitors_start_.assign(H + 1, 0);
+      visitors_.reserve(O * 4);
+      rewalk_.assign((O + 63) / 64, 0);
+      ref_take_start_.assign(O + 1, 0);
+      ref_takes_.reserve(O * 2);
       ref_weighted_.assign(O, 0.0);
       ref_rem_.assign(O, 0.0);
       diff_.assign(H, 0.0);
       dirty_.assign(H, 0);
-      snap_load_.assign((O + 1) * H, 0.0);
-      snap_m_.assign((O + 1) * H, 0);
+      step_head_.assign(H, -1);
+      step_tail_.assign(H, -1);
+      ref_steps_.reserve(O * 2);
       snap_totals_.assign(O + 1, Totals{});
     }
   }
+
+  Evaluator(const Evaluator&) = delete;  // sorted_ may point into own_order_
+  Evaluator& operator=(const Evaluator&) = delete;
 
   double rtt(int o, int h) const {
     return p_.rtt[static_cast<std::size_t>(o) * static_cast<std::size_t>(regions_) +
@@ -94,7 +115,7 @@ class Evaluator {
   int nearest(int o) const {
     return sorted_[static_cast<std::size_t>(o) * static_cast<std::size_t>(regions_)];
   }
-  const std::vector<int>& sorted() const { return sorted_; }
+  const int* sorted() const { return sorted_; }
   int floor(int h) const { return floor_[static_cast<std::size_t>(h)]; }
 
   // Partial regions: the most machines region h may take during the walk (maxPerRegion, or its
@@ -118,32 +139,86 @@ class Evaluator {
     return run(open, 0, out, bound, false);
   }
 
+  // The result of `open` with the caps as they are: read off the reference walk when it is of
+  // this very set and caps (the search ends on its last reference, as a rule), else walked.
+  void result(const std::vector<char>& open, PlacementResult& out) {
+    if (!reference_ || open != reference_open_ || cap_ != reference_cap_) {
+      score(open, &out);
+      return;
+    }
+    const auto H = static_cast<std::size_t>(regions_);
+    const Totals& t = snap_totals_[static_cast<std::size_t>(origins_)];
+    out.assignment.assign(static_cast<std::size_t>(origins_) * H, 0.0);
+    for (int k = 0; k < origins_; ++k) {
+      const auto o = static_cast<std::size_t>(order_[static_cast<std::size_t>(k)]);
+      const int* row = sorted_ + o * H;
+      const auto first = static_cast<std::size_t>(ref_take_start_[static_cast<std::size_t>(k)]);
+      const auto last = static_cast<std::size_t>(ref_take_start_[static_cast<std::size_t>(k) + 1]);
+      for (std::size_t i = first; i < last; ++i) {
+        out.assignment[o * H + static_cast<std::size_t>(row[ref_takes_[i].at])] =
+            ref_takes_[i].take;
+      }
+    }
+    const double served = total_demand_ - t.unserved;
+    out.machines = reference_m_;
+    out.load = reference_load_;
+    out.meanRttMs = served > 0 ? t.weighted / served : 0;
+    out.unservedRps = t.unserved;
+    out.total = t.machines;
+    out.objective = reference_score_;
+    out.evaluations = evaluations_;
+    if (p_.verifyIncremental) {
+      PlacementResult walked;
+      score(open, &walked);
+      if (walked.machines != out.machines || walked.load != out.load ||
+          walked.assignment != out.assignment || walked.objective != out.objective ||
+          walked.meanRttMs != out.meanRttMs || walked.unservedRps != out.unservedRps) {
+        std::fprintf(stderr, "placement: result read off the reference differs from a walk\n");
+        std::abort();
+      }
+    }
+  }
+
   // Incremental scoring of moves. set_reference() scores a set and keeps the state of the walk
   // before each origin and where each origin's walk ended. A move that opens or closes regions a
   // and b (b = -1 for one) cannot change the walk of origins before the first one whose walk
   // reached a or b, so score_move() resumes from there: the same operations in the same order as
   // a full score, hence the same result to the last bit.
   double set_reference(const std::vector<char>& open) {
+    // The same set and caps as the reference already held (the search's phases hand over their
+    // result): nothing to walk.
+    if (reference_ && open == reference_open_ && cap_ == reference_cap_) {
+      last_unserved_ = reference_unserved_;
+      return reference_score_;
+    }
     reference_ = resumable_;
     const double s = run(open, 0, nullptr, std::numeric_limits<double>::infinity(), reference_);
     reference_m_ = m_;
     if (reference_) {
+      reference_open_ = open;
+      reference_cap_ = cap_;
+      reference_score_ = s;
+      reference_unserved_ = last_unserved_;
+      reference_load_ = load_;
       ref_switches_ = 0;
       for (std::size_t h = 0; h < m_.size(); ++h) ref_switches_ += switched(h, m_[h]);
       // The walk never met maxTotal, so budget checks cannot change a move's walk either unless
       // the move's own total comes near it (checked after each move).
       const int top = *std::max_element(cap_.begin(), cap_.end());
       unbudgeted_total_ = p_.maxTotal - top;
+      index_visitors();
     }
     return s;
   }
   double score_move(const std::vector<char>& open, int a, int b, double bound) {
+    last_move_incremental_ = false;
     if (!reference_) return score(open, nullptr, bound);
     int k = first_affected(a);
     if (b >= 0) k = std::min(k, first_affected(b));
     if (snap_totals_[static_cast<std::size_t>(origins_)].machines <= unbudgeted_total_) {
       const double fast = score_changed_walks(open, a, b, k);
       if (!std::isnan(fast)) {
+        last_move_incremental_ = true;
         if (p_.verifyIncremental) verify(open, k, fast);
         return fast;
       }
@@ -152,6 +227,22 @@ class Evaluator {
   }
 
   int evaluations() const { return evaluations_; }
+
+  // The regions a move's scoring may have seen change: those it toggled or re-capped, and every
+  // region in the rows of the origins it re-walked, as far as either walk went. Another move's
+  // score can change after this move is taken only through these (or through a longer cascade,
+  // which the search's "don't look" bits accept to miss; docs/decision-core.md). Valid for the
+  // last score_move() that was scored incrementally; false when it was walked in full.
+  bool touched_by_last_move(std::vector<char>& touched) const {
+    if (!last_move_incremental_) return false;
+    const auto H = static_cast<std::size_t>(regions_);
+    for (int h : dirty_list_) touched[static_cast<std::size_t>(h)] = 1;
+    for (const auto& [k, reach] : rewalked_) {
+      const int* row = &sorted_[static_cast<std::size_t>(order_[static_cast<std::size_t>(k)]) * H];
+      for (int i = 0; i <= reach; ++i) touched[static_cast<std::size_t>(row[i])] = 1;
+    }
+    return true;
+  }
 
  private:
   struct Totals {
@@ -171,6 +262,9 @@ class Evaluator {
   // re-walked origin took more or less there). Clean origins are skipped: their takes, and so
   // their contribution to every total, are the reference's. Dirty origins are walked from the
   // reference snapshot plus the load differences so far, and their differences are accumulated.
+  // Which origins to re-walk comes from the visitors index: when a region turns dirty, every later
+  // origin whose reference walk visited it is flagged, so a move costs its re-walks and the
+  // flags, not a look at every later origin's walk.
   // The totals are the reference's plus those differences, so the objective agrees with a full
   // walk to rounding (the sums are associated differently), not to the last bit.
   // Returns NaN when the move's machines come near maxTotal: the caller walks instead.
@@ -180,50 +274,64 @@ class Evaluator {
     const char* is_open = open.data();
     const int first_use = std::max(1, p_.minPerRegion);
     dirty_list_.clear();
-    auto mark = [&](std::size_t h) {
-      if (!dirty_[h]) dirty_[h] = 1, dirty_list_.push_back(static_cast<int>(h));
+    rewalked_.clear();
+    std::uint64_t* rewalk = rewalk_.data();
+    // Region h turns dirty before the origin at position `after` walks (-1: before any): flags
+    // its later visitors. Once dirty, they are flagged already.
+    auto mark = [&](std::size_t h, int after) {
+      if (dirty_[h]) return;
+      dirty_[h] = 1;
+      dirty_list_.push_back(static_cast<int>(h));
+      const int* v = visitors_.data() + visitors_start_[h];
+      const int* v_end = visitors_.data() + visitors_start_[h + 1];
+      for (; v != v_end; ++v) {
+        if (*v > after) rewalk[*v >> 6] |= std::uint64_t{1} << (*v & 63);
+      }
     };
-    mark(static_cast<std::size_t>(a));
-    if (b >= 0) mark(static_cast<std::size_t>(b));
+    mark(static_cast<std::size_t>(a), -1);
+    if (b >= 0) mark(static_cast<std::size_t>(b), -1);
     double d_weighted = 0, d_unserved = 0;
-    for (auto k = static_cast<std::size_t>(from); k < O; ++k) {
-      const int end = walk_end_[k];
-      if (end < 0) continue;  // no demand: no walk
-      const auto o = static_cast<std::size_t>(order_[k]);
-      const int* row = &sorted_[o * H];
-      bool clean = true;
-      for (int i = 0; i <= end && clean; ++i) clean = !dirty_[static_cast<std::size_t>(row[i])];
-      if (clean) continue;
-      const double* rtt_row = &sorted_rtt_[o * H];
-      const double* snap = &snap_load_[k * H];
-      const double* ref_take = &ref_take_[k * H];
-      double rem = demand(static_cast<int>(o));
-      double weighted = 0;
-      for (int i = 0; i < regions_ && rem > 0; ++i) {
-        const auto h = static_cast<std::size_t>(row[i]);
-        if (!is_open[h]) continue;
-        const double l = snap[h] + diff_[h];
-        const int m = l > 1e-12 ? machines_at(row[i], l, true) : base_m_[h];
-        if (m == 0 && cap_[h] < first_use) continue;
-        const double take = std::min(rem, cap_[h] * per_machine_ - l);
-        if (take <= 1e-12) continue;
-        rem -= take;
-        weighted += take * rtt_row[i];
-        diff_[h] += take;
-        mark(h);
+    // The flagged positions in increasing order; a walk flags only later ones, so the word is
+    // read again after each.
+    for (std::size_t word = static_cast<std::size_t>(from) >> 6; word < rewalk_.size(); ++word) {
+      while (rewalk[word] != 0) {
+        const auto k = word * 64 + static_cast<std::size_t>(std::countr_zero(rewalk[word]));
+        rewalk[word] &= rewalk[word] - 1;
+        const int end = walk_end_[k];
+        const auto o = static_cast<std::size_t>(order_[k]);
+        const int* row = &sorted_[o * H];
+        const double* rtt_row = &sorted_rtt_[o * H];
+        double rem = demand(static_cast<int>(o));
+        double weighted = 0;
+        int reach = end;  // the farthest row position either walk visited
+        for (int i = 0; i < regions_ && rem > 0; ++i) {
+          reach = std::max(reach, i);
+          const auto h = static_cast<std::size_t>(row[i]);
+          if (!is_open[h]) continue;
+          const double l = reference_load_before(h, static_cast<int>(k)) + diff_[h];
+          const int m = l > 1e-12 ? machines_at(row[i], l, true) : base_m_[h];
+          if (m == 0 && cap_[h] < first_use) continue;
+          const double take = std::min(rem, cap_[h] * per_machine_ - l);
+          if (take <= 1e-12) continue;
+          rem -= take;
+          weighted += take * rtt_row[i];
+          diff_[h] += take;
+          if (!dirty_[h]) mark(h, static_cast<int>(k));
+        }
+        for (int t = ref_take_start_[k]; t < ref_take_start_[k + 1]; ++t) {
+          const Take& ref = ref_takes_[static_cast<std::size_t>(t)];
+          const auto h = static_cast<std::size_t>(row[ref.at]);
+          diff_[h] -= ref.take;
+          if (!dirty_[h]) mark(h, static_cast<int>(k));
+        }
+        rewalked_.push_back({static_cast<int>(k), reach});
+        d_weighted += weighted - ref_weighted_[k];
+        d_unserved += rem - ref_rem_[k];
       }
-      for (int i = 0; i <= end; ++i) {
-        if (ref_take[i] == 0) continue;
-        const auto h = static_cast<std::size_t>(row[i]);
-        diff_[h] -= ref_take[i];
-        mark(h);
-      }
-      d_weighted += weighted - ref_weighted_[k];
-      d_unserved += rem - ref_rem_[k];
     }
     const Totals& ref = snap_totals_[O];
-    const double* ref_load = &snap_load_[O * H];
-    const int* ref_m = &snap_m_[O * H];
+    const double* ref_load = reference_load_.data();
+    const int* ref_m = reference_m_.data();
     int machines = ref.machines;
     int switches = ref_switches_;
     for (int hi : dirty_list_) {
@@ -266,15 +374,35 @@ class Evaluator {
     return objective + p_.switchPenaltyMs * switches;
   }
 
+  // The first position in order_ whose reference walk visited region h (origins_ if none).
   int first_affected(int h) const {
+    const auto i = static_cast<std::size_t>(h);
+    return visitors_start_[i] < visitors_start_[i + 1]
+               ? visitors_[static_cast<std::size_t>(visitors_start_[i])]
+               : origins_;
+  }
+
+  // Builds the visitors index of the reference walk: per region, the positions in order_ whose
+  // walk visited it (rows 0..walk_end), ascending. A walk visits few regions, so the index is
+  // about as long as the walks.
+  void index_visitors() {
     const auto H = static_cast<std::size_t>(regions_);
+    std::fill(visitors_start_.begin(), visitors_start_.end(), 0);
     for (int k = 0; k < origins_; ++k) {
-      const auto o = static_cast<std::size_t>(order_[static_cast<std::size_t>(k)]);
-      if (rank_[o * H + static_cast<std::size_t>(h)] <= walk_end_[static_cast<std::size_t>(k)]) {
-        return k;
+      const int end = walk_end_[static_cast<std::size_t>(k)];
+      const int* row = &sorted_[static_cast<std::size_t>(order_[static_cast<std::size_t>(k)]) * H];
+      for (int i = 0; i <= end; ++i) ++visitors_start_[static_cast<std::size_t>(row[i]) + 1];
+    }
+    for (std::size_t h = 0; h < H; ++h) visitors_start_[h + 1] += visitors_start_[h];
+    visitors_.resize(static_cast<std::size_t>(visitors_start_[H]));
+    fill_at_.assign(visitors_start_.begin(), visitors_start_.end() - 1);
+    for (int k = 0; k < origins_; ++k) {
+      const int end = walk_end_[static_cast<std::size_t>(k)];
+      const int* row = &sorted_[static_cast<std::size_t>(order_[static_cast<std::size_t>(k)]) * H];
+      for (int i = 0; i <= end; ++i) {
+        visitors_[static_cast<std::size_t>(fill_at_[static_cast<std::size_t>(row[i])]++)] = k;
       }
     }
-    return origins_;
   }
 
   // Scores `open` from the origin at position `from` of order_ (0, or a reference snapshot's).
@@ -283,14 +411,24 @@ class Evaluator {
     ++evaluations_;
     const auto H = static_cast<std::size_t>(regions_);
     Totals t;
+    if (record) {
+      ref_steps_.clear();
+      std::fill(step_head_.begin(), step_head_.end(), -1);
+      std::fill(step_tail_.begin(), step_tail_.end(), -1);
+      ref_takes_.clear();
+    }
     if (from == 0) {
       std::fill(load_.begin(), load_.end(), 0.0);
       std::copy(base_m_.begin(), base_m_.end(), m_.begin());
       t.machines = base_machines_;
     } else {
       const auto k = static_cast<std::size_t>(from);
-      std::copy_n(snap_load_.begin() + static_cast<std::ptrdiff_t>(k * H), H, load_.begin());
-      std::copy_n(snap_m_.begin() + static_cast<std::ptrdiff_t>(k * H), H, m_.begin());
+      for (std::size_t h = 0; h < H; ++h) {
+        const int first = step_head_[h];
+        const bool taken = first >= 0 && ref_steps_[static_cast<std::size_t>(first)].k < from;
+        load_[h] = reference_load_before(h, from);
+        m_[h] = taken ? machines_at(static_cast<int>(h), load_[h], true) : base_m_[h];
+      }
       t = snap_totals_[k];
     }
     const char* is_open = open.data();
@@ -314,16 +452,12 @@ class Evaluator {
     for (int pass = 0; pass < passes; ++pass) {
       for (int k = pass == 0 ? from : 0; k < origins_; ++k) {
         const int o = order_[static_cast<std::size_t>(k)];
-        if (record) save(k, t);
+        if (record) snap_totals_[static_cast<std::size_t>(k)] = t;
         double& rem = remaining_[static_cast<std::size_t>(o)];
         if (pass == 0) rem = demand(o);
         int end = -1;
         const double weighted_before = t.weighted;
-        double* take_at = nullptr;  // the reference's takes by row position
-        if (record) {
-          take_at = &ref_take_[static_cast<std::size_t>(k) * H];
-          std::fill(take_at, take_at + H, 0.0);
-        }
+
         if (rem > 0) {
           const int* row = &sorted_[static_cast<std::size_t>(o) * H];
           const double* rtt_row = &sorted_rtt_[static_cast<std::size_t>(o) * H];
@@ -347,11 +481,15 @@ class Evaluator {
             t.machines += now_m - m_[h];
             m_[h] = now_m;
             if (out != nullptr) out->assignment[static_cast<std::size_t>(o) * H + h] += take;
-            if (take_at != nullptr) take_at[i] = take;
+            if (record) {
+              ref_takes_.push_back({i, take});
+              add_step(h, k, l);
+            }
           }
           if (pass == passes - 1) t.unserved += rem;
         }
         if (record) {
+          ref_take_start_[static_cast<std::size_t>(k) + 1] = static_cast<int>(ref_takes_.size());
           walk_end_[static_cast<std::size_t>(k)] = end;
           ref_weighted_[static_cast<std::size_t>(k)] = t.weighted - weighted_before;
           ref_rem_[static_cast<std::size_t>(k)] = std::max(0.0, rem);
@@ -365,7 +503,7 @@ class Evaluator {
         }
       }
     }
-    if (record) save(origins_, t);
+    if (record) snap_totals_[static_cast<std::size_t>(origins_)] = t;
     last_unserved_ = t.unserved;
     int switches = fixed_switches + t.walkSwitches;
     if (hysteresis_) {
@@ -395,12 +533,28 @@ class Evaluator {
     return objective;
   }
 
-  void save(int k, const Totals& t) {
-    const auto H = static_cast<std::size_t>(regions_);
-    const auto i = static_cast<std::size_t>(k);
-    std::copy(load_.begin(), load_.end(), snap_load_.begin() + static_cast<std::ptrdiff_t>(i * H));
-    std::copy(m_.begin(), m_.end(), snap_m_.begin() + static_cast<std::ptrdiff_t>(i * H));
-    snap_totals_[i] = t;
+  // Region h's load in the reference walk before the origin at position k: the load after the
+  // last take of an earlier origin (exactly the value the walk held), 0 before any.
+  double reference_load_before(std::size_t h, int k) const {
+    double l = 0;
+    for (int i = step_head_[h]; i >= 0;) {
+      const LoadStep& s = ref_steps_[static_cast<std::size_t>(i)];
+      if (s.k >= k) break;
+      l = s.load;
+      i = s.next;
+    }
+    return l;
+  }
+
+  void add_step(std::size_t h, int k, double load) {
+    const auto i = static_cast<int>(ref_steps_.size());
+    ref_steps_.push_back({k, load, -1});
+    if (step_tail_[h] >= 0) {
+      ref_steps_[static_cast<std::size_t>(step_tail_[h])].next = i;
+    } else {
+      step_head_[h] = i;
+    }
+    step_tail_[h] = i;
   }
 
   int machines_at(int h, double load, bool is_open) const {
@@ -421,8 +575,9 @@ class Evaluator {
   const PlacementProblem& p_;
   int origins_;
   int regions_;
-  std::vector<int> sorted_;  // per origin, regions by RTT
-  std::vector<int> order_;   // origins by demand, largest first
+  std::vector<int> own_order_;   // nearest_first(p) when the problem has no order
+  const int* sorted_ = nullptr;  // O x H: per origin, regions by RTT
+  std::vector<int> order_;       // origins by demand, largest first
   double total_demand_ = 0;
   bool by_reference_ = false;     // the latency term is over latencyReferenceRps
   double rtt_scale_ = 0;          // 1 / the demand the latency term is averaged over
@@ -432,11 +587,19 @@ class Evaluator {
   std::vector<int> floor_;   // per region, 0 when the problem has none
   std::vector<int> base_m_;  // per region, machines before any load
   int base_machines_ = 0;
-  std::vector<double> sorted_rtt_;  // rtt(o, sorted_[o][i])
-  std::vector<int> cap_;            // per region, see cap()
+  std::vector<double> own_sorted_rtt_;  // when the problem has no orderedRtt
+  const double* sorted_rtt_ = nullptr;  // O x H: rtt(o, sorted_[o][i])
+  std::vector<int> cap_;                // per region, see cap()
   // The reference walk, for score_changed_walks(): per position in order_, the takes by row
   // position, the weighted RTT and the demand left.
-  std::vector<double> ref_take_;
+  // The reference walk's takes: origin at position k took ref_takes_[i].take at row position
+  // ref_takes_[i].at for i in [ref_take_start_[k], ref_take_start_[k + 1]).
+  struct Take {
+    int at;
+    double take;
+  };
+  std::vector<Take> ref_takes_;
+  std::vector<int> ref_take_start_;
   std::vector<double> ref_weighted_;
   std::vector<double> ref_rem_;
   int ref_switches_ = 0;
@@ -444,20 +607,40 @@ class Evaluator {
   std::vector<double> diff_;  // per region: load now minus the reference's at this point
   std::vector<char> dirty_;   // per region: differs from the reference walk
   std::vector<int> dirty_list_;
+  std::vector<std::pair<int, int>> rewalked_;  // (position, reach) re-walked by it
+  bool last_move_incremental_ = false;
   std::vector<int> reference_m_;  // machines of the reference set
+  std::vector<char> reference_open_;
+  std::vector<int> reference_cap_;
+  double reference_score_ = 0;
+  double reference_unserved_ = 0;
   double last_unserved_ = 0;
   std::vector<int> m_;
   std::vector<double> load_;
   std::vector<double> remaining_;
-  std::vector<char> running_;      // per region, 1 when it has machines now
-  bool hysteresis_ = false;        // a switch penalty applies
-  bool resumable_ = false;         // moves may be scored incrementally
-  bool reference_ = false;         // the snapshots below are of a reference set
-  std::vector<int> rank_;          // O x H: position of region h in origin o's sorted row
-  std::vector<int> walk_end_;      // per position in order_: last row position its walk visited
-  std::vector<double> snap_load_;  // (O + 1) x H: load_ before the origin at each position
-  std::vector<int> snap_m_;        // (O + 1) x H: m_ likewise
-  std::vector<Totals> snap_totals_;
+  std::vector<char> running_;          // per region, 1 when it has machines now
+  bool hysteresis_ = false;            // a switch penalty applies
+  bool resumable_ = false;             // moves may be scored incrementally
+  bool reference_ = false;             // the snapshots below are of a reference set
+  std::vector<int> visitors_start_;    // H + 1: region h's visitors are [start[h], start[h + 1])
+  std::vector<int> visitors_;          // positions in order_, per region, ascending
+  std::vector<int> fill_at_;           // scratch for index_visitors()
+  std::vector<std::uint64_t> rewalk_;  // bit per position in order_: flagged for re-walking
+  std::vector<int> walk_end_;          // per position in order_: last row position its walk visited
+  // The reference walk's loads: per region, after each take, by position in order_ (ascending).
+  // A walk takes at a few regions, so this is far smaller than a snapshot of every region before
+  // every origin; machines follow from the load (machines_at), as in the walk.
+  // Kept as one list per region, linked through one array (no allocation per region).
+  struct LoadStep {
+    int k;
+    double load;
+    int next;  // the region's next step, -1 at its last
+  };
+  std::vector<LoadStep> ref_steps_;
+  std::vector<int> step_head_;          // per region, its first step (-1: none)
+  std::vector<int> step_tail_;          // per region, its last step
+  std::vector<double> reference_load_;  // per region, at the end of the reference walk
+  std::vector<Totals> snap_totals_;     // O + 1: the totals before the origin at each position
   int evaluations_ = 0;
 };
 
@@ -468,23 +651,34 @@ bool may_open(const PlacementProblem& p, int h) {
   return forced_open(p, h) || p.closed.empty() || !p.closed[static_cast<std::size_t>(h)];
 }
 
+// "Don't look" bits (Bentley's, for local search): after a move at a region was scored and did
+// not help, the region is not tried again until a move taken since touched it
+// (Evaluator::touched_by_last_move). Without them, every taken move is followed by a full round of
+// moves that mostly score as before; in a steady state that round is most of the search.
+void look_again_where_touched(const Evaluator& ev, std::vector<char>& look) {
+  if (!ev.touched_by_last_move(look)) std::fill(look.begin(), look.end(), 1);
+}
+
 // Local search. Drop and add moves are first-improvement, scanned round-robin (a move is taken
 // as soon as it helps); swaps (one open region out, a closed one in) are tried only when no single
 // drop or add helps, best-improvement, among each open region's nearest closed neighbours.
-double improve(const PlacementProblem& p, Evaluator& ev, std::vector<char>& open, double current,
+double improve(const PlacementProblem& p, Evaluator& ev, std::vector<char>& open,
                int swap_neighbours) {
   const int H = p.regions;
+  std::vector<char> look(static_cast<std::size_t>(H), 1);
   const bool have_neighbours =
       p.regionRtt.size() == static_cast<std::size_t>(H) * static_cast<std::size_t>(H);
   const int k_near = std::max(1, swap_neighbours);
   std::vector<int> near;
   int cursor = 0;
-  ev.set_reference(open);
+  double current = ev.set_reference(open);
   for (int iteration = 0; iteration < 8 * H + 16; ++iteration) {
     bool moved = false;
     for (int k = 0; k < H && !moved; ++k) {
       const int h = (cursor + k) % H;
       auto i = static_cast<std::size_t>(h);
+      if (!look[i]) continue;
+      look[i] = 0;
       if (open[i] && !forced_open(p, h)) {
         open[i] = 0;
         const double s = ev.score_move(open, h, -1, current);
@@ -504,6 +698,7 @@ double improve(const PlacementProblem& p, Evaluator& ev, std::vector<char>& open
       }
     }
     if (moved) {
+      look_again_where_touched(ev, look);
       ev.set_reference(open);
       continue;
     }
@@ -538,6 +733,7 @@ double improve(const PlacementProblem& p, Evaluator& ev, std::vector<char>& open
     open[static_cast<std::size_t>(best_out)] = 0;
     open[static_cast<std::size_t>(best_in)] = 1;
     current = best;
+    std::fill(look.begin(), look.end(), 1);  // rare: look at everything again
     ev.set_reference(open);
   }
   return current;
@@ -555,12 +751,15 @@ double trim(const PlacementProblem& p, Evaluator& ev, const std::vector<char>& o
   ev.set_reference(open);
   std::vector<int> machines = ev.reference_machines();
   double unserved = ev.last_unserved();
+  std::vector<char> look(static_cast<std::size_t>(H), 1);  // see look_again_where_touched
   int cursor = 0;
   for (int moves = 0; moves < H * std::max(1, p.maxPerRegion); ++moves) {
     bool moved = false;
     for (int k = 0; k < H && !moved; ++k) {
       const int h = (cursor + k) % H;
       const int m = machines[static_cast<std::size_t>(h)];
+      if (!look[static_cast<std::size_t>(h)]) continue;
+      look[static_cast<std::size_t>(h)] = 0;
       if (!open[static_cast<std::size_t>(h)] || m - 1 < std::max(lowest_in_use, ev.floor(h))) {
         continue;
       }
@@ -575,6 +774,7 @@ double trim(const PlacementProblem& p, Evaluator& ev, const std::vector<char>& o
       }
     }
     if (!moved) break;
+    look_again_where_touched(ev, look);
     ev.set_reference(open);
     machines = ev.reference_machines();
     unserved = ev.last_unserved();
@@ -634,7 +834,7 @@ PlacementResult place_latency(const PlacementProblem& p) {
   const auto O = static_cast<int>(p.demand.size());
   for (int o = 0; o < O; ++o) {
     if (ev.demand(o) <= 0) continue;
-    const int* row = &ev.sorted()[static_cast<std::size_t>(o) * static_cast<std::size_t>(H)];
+    const int* row = ev.sorted() + static_cast<std::size_t>(o) * static_cast<std::size_t>(H);
     for (int i = 0; i < H; ++i) {
       if (may_open(p, row[i])) {
         nearest[static_cast<std::size_t>(row[i])] = 1;
@@ -643,25 +843,31 @@ PlacementResult place_latency(const PlacementProblem& p) {
     }
   }
 
-  // Start 1: the regions running now (warm start), improved; in a steady state it is already a
-  // local optimum, so one sweep of moves confirms it. Cold: the nearest set, improved.
-  const bool warm = p.running.size() == static_cast<std::size_t>(H) &&
-                    std::any_of(p.running.begin(), p.running.end(), [](char c) { return c != 0; });
+  // Start 1: the regions of the last pass's placement, or those running now (warm start),
+  // improved; in a steady state it is already a local optimum, so one sweep of moves confirms it.
+  // The last placement is the better start: what runs also holds regions that damping keeps
+  // after the placement let them go, which the search would drop again every pass. Cold: the
+  // nearest set, improved.
+  auto any_of = [H](const std::vector<char>& set) {
+    return set.size() == static_cast<std::size_t>(H) &&
+           std::any_of(set.begin(), set.end(), [](char c) { return c != 0; });
+  };
+  const bool warm = any_of(p.running);
+  const std::vector<char>& warm_set = any_of(p.lastPlacement) ? p.lastPlacement : p.running;
   std::vector<char> a = warm ? forced_set(p) : nearest;
   if (warm) {
     for (int h = 0; h < H; ++h) {
       const auto i = static_cast<std::size_t>(h);
-      if (p.running[i] != 0 && may_open(p, h)) a[i] = 1;
+      if (warm_set[i] != 0 && may_open(p, h)) a[i] = 1;
     }
   }
-  double score_a =
-      improve(p, ev, a, ev.score(a, nullptr), warm ? p.warmSwapNeighbours : p.swapNeighbours);
+  double score_a = improve(p, ev, a, warm ? p.warmSwapNeighbours : p.swapNeighbours);
 
   // Start 2 (warm only): the nearest set, improved only when it beats start 1 as it stands.
   if (warm && nearest != a) {
     double score_n = ev.score(nearest, nullptr, score_a);
     if (score_n < score_a - kImprovement) {
-      score_n = improve(p, ev, nearest, score_n, p.swapNeighbours);
+      score_n = improve(p, ev, nearest, p.swapNeighbours);
       // Ties go to start 1 (deterministic, and no needless switch).
       if (score_n < score_a - kImprovement) a.swap(nearest), score_a = score_n;
     }
@@ -671,7 +877,7 @@ PlacementResult place_latency(const PlacementProblem& p) {
   // between two origins that the descents above cannot reach by single moves.
   if (H > p.secondStartMaxRegions) {
     if (p.partialRegions) trim(p, ev, a, score_a);
-    ev.score(a, &result);
+    ev.result(a, result);
     return result;
   }
   std::vector<char> b = forced_set(p);
@@ -691,12 +897,12 @@ PlacementResult place_latency(const PlacementProblem& p) {
     b[static_cast<std::size_t>(best_in)] = 1;
     score_b = best;
   }
-  if (b != a) score_b = improve(p, ev, b, score_b, p.swapNeighbours);
+  if (b != a) score_b = improve(p, ev, b, p.swapNeighbours);
 
   // Ties go to the earlier start (deterministic).
   const bool second = score_b < score_a - kImprovement;
   if (p.partialRegions) trim(p, ev, second ? b : a, second ? score_b : score_a);
-  ev.score(second ? b : a, &result);
+  ev.result(second ? b : a, result);
   return result;
 }
 
