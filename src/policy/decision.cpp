@@ -247,6 +247,11 @@ void refresh_candidates(RttCache& cache, const std::vector<int>& cand_rows) {
     }
     if (H > 0) order_row(&cache.candOrder[row * H], H, cache, static_cast<int>(row), r);
   }
+  cache.candOrderedRtt.resize(n * H);
+  for (std::size_t i = 0; i < n * H; ++i) {
+    cache.candOrderedRtt[i] =
+        cache.candRowRtt[i / H * H + static_cast<std::size_t>(cache.candOrder[i])];
+  }
 }
 
 // PlacementProblem::order: the cached row of each origin, or, where an observed latency changed
@@ -255,14 +260,19 @@ void candidate_order(PlacementProblem& p, const RttCache& cache, const std::vect
                      const std::vector<char>& changed) {
   const auto H = static_cast<std::size_t>(p.regions);
   p.order.resize(rows.size() * H);
+  p.orderedRtt.resize(rows.size() * H);
   if (H == 0) return;
   for (std::size_t o = 0; o < rows.size(); ++o) {
     int* out = &p.order[o * H];
+    double* out_rtt = &p.orderedRtt[o * H];
     if (changed[o] != 0) {
       order_row(out, H, cache, rows[o], &p.rtt[o * H]);
+      for (std::size_t i = 0; i < H; ++i)
+        out_rtt[i] = p.rtt[o * H + static_cast<std::size_t>(out[i])];
     } else {
-      const int* from = &cache.candOrder[static_cast<std::size_t>(rows[o]) * H];
-      std::copy(from, from + H, out);
+      const auto at = static_cast<std::size_t>(rows[o]) * H;
+      std::copy_n(&cache.candOrder[at], H, out);
+      std::copy_n(&cache.candOrderedRtt[at], H, out_rtt);
     }
   }
 }

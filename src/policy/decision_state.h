@@ -62,6 +62,7 @@ struct RttCache {
   std::vector<double> candRtt;
   std::vector<double> candRowRtt;
   std::vector<int> candOrder;
+  std::vector<double> candOrderedRtt;  // n x H: candRowRtt of each row in candOrder's order
   std::vector<int> candOfRow;
   bool candRowRttOrdered = false;  // no NaN in candRowRtt: candOrder is a total order of it
 };

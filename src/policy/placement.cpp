@@ -843,22 +843,15 @@ PlacementResult place_latency(const PlacementProblem& p) {
     }
   }
 
-  // Start 1: the regions of the last pass's placement, or those running now (warm start),
-  // improved; in a steady state it is already a local optimum, so one sweep of moves confirms it.
-  // The last placement is the better start: what runs also holds regions that damping keeps
-  // after the placement let them go, which the search would drop again every pass. Cold: the
-  // nearest set, improved.
-  auto any_of = [H](const std::vector<char>& set) {
-    return set.size() == static_cast<std::size_t>(H) &&
-           std::any_of(set.begin(), set.end(), [](char c) { return c != 0; });
-  };
-  const bool warm = any_of(p.running);
-  const std::vector<char>& warm_set = any_of(p.lastPlacement) ? p.lastPlacement : p.running;
+  // Start 1: the regions running now (warm start), improved; in a steady state it is already a
+  // local optimum, so one sweep of moves confirms it. Cold: the nearest set, improved.
+  const bool warm = p.running.size() == static_cast<std::size_t>(H) &&
+                    std::any_of(p.running.begin(), p.running.end(), [](char c) { return c != 0; });
   std::vector<char> a = warm ? forced_set(p) : nearest;
   if (warm) {
     for (int h = 0; h < H; ++h) {
       const auto i = static_cast<std::size_t>(h);
-      if (warm_set[i] != 0 && may_open(p, h)) a[i] = 1;
+      if (p.running[i] != 0 && may_open(p, h)) a[i] = 1;
     }
   }
   double score_a = improve(p, ev, a, warm ? p.warmSwapNeighbours : p.swapNeighbours);

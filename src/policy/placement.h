@@ -58,11 +58,6 @@ struct PlacementProblem {
   // keeping it costs more than the penalty.
   std::vector<char> running;
   double switchPenaltyMs = 0;
-  // Optional, per region: != 0 where the last pass's placement put machines (before damping).
-  // The search then starts from it rather than from `running`, which also holds regions that
-  // damping keeps after the placement let them go (they would be dropped again every pass). The
-  // switch penalty still counts against `running`. Used only when something runs now.
-  std::vector<char> lastPlacement;
   // Optional, O x H: per origin, the candidates by rtt, nearest first, ties by index (what a
   // stable sort of 0..H-1 by rtt gives). Saves the sorts when the caller keeps them from pass to
   // pass; computed when empty.

@@ -246,31 +246,6 @@ TEST(Latency, GivenOrderedRttMatchesComputedOne) {
   }
 }
 
-// Starting from the last placement rather than from what runs: a region that damping keeps
-// running after the placement dropped it is not dropped again pass after pass (fewer scorings),
-// and the result is the same.
-TEST(Latency, LastPlacementIsTheWarmStartAndSavesTheDropsOfHeldRegions) {
-  PlacementProblem p = on_a_line({0, 40, 90, 130}, {30, 80, 5, 60}, {0, 20, 40, 60, 90, 130});
-  p.costWeightMs = 6;
-  p.switchPenaltyMs = 1;
-  const PlacementResult cold = place_latency(p);
-  p.running.assign(6, 0);
-  p.lastPlacement.assign(6, 0);
-  for (std::size_t h = 0; h < 6; ++h) {
-    p.running[h] = cold.machines[h] > 0;
-    p.lastPlacement[h] = cold.machines[h] > 0;
-  }
-  // Region 90 (origin 2's, 5 req/s) is served from 130 in the placement; damping still runs it.
-  ASSERT_EQ(cold.machines[4], 0);
-  p.running[4] = 1;
-  const PlacementResult from_last = place_latency(p);
-  p.lastPlacement.clear();
-  const PlacementResult from_running = place_latency(p);
-  EXPECT_EQ(from_last.machines, from_running.machines);
-  EXPECT_EQ(from_last.machines[4], 0);
-  EXPECT_LT(from_last.evaluations, from_running.evaluations);
-}
-
 // The warm-started search (running set, switch penalty, incremental move scoring) against the
 // exhaustive optimum of the same objective.
 TEST(Latency, WarmSearchAgainstExactOptimumOnRandomSmallCases) {
@@ -300,13 +275,6 @@ TEST(Latency, WarmSearchAgainstExactOptimumOnRandomSmallCases) {
         p.closed[i] = 1;
     }
     p.switchPenaltyMs = pen(rng);
-    // Half the cases start from a last placement that differs from what runs.
-    if (coin(rng) < 5) {
-      p.lastPlacement = p.running;
-      for (char& open : p.lastPlacement) {
-        if (coin(rng) < 2) open = !open;
-      }
-    }
     const PlacementResult greedy = place_latency(p);
     const PlacementResult exact = place_exact(p);
     ASSERT_GE(greedy.objective, exact.objective - 1e-6) << "case " << c;
