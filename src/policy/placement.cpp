@@ -905,7 +905,6 @@ ServingResult serve_demand(const PlacementProblem& p, const std::vector<double>&
   const auto H = static_cast<std::size_t>(std::max(0, p.regions));
   const std::size_t O = demand.size();
   out.load.assign(H, 0);
-  out.assignment.assign(O * H, 0);
   if (p.rtt.size() != O * H || machines.size() != H) return out;
   std::vector<std::size_t> order(O);
   std::iota(order.begin(), order.end(), 0);
@@ -925,7 +924,6 @@ ServingResult serve_demand(const PlacementProblem& p, const std::vector<double>&
       if (room <= 0) continue;
       const double take = std::min(rem, room);
       out.load[h] += take;
-      out.assignment[o * H + h] += take;
       weighted += take * p.rtt[o * H + h];
       served += take;
       rem -= take;

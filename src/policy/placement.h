@@ -88,9 +88,8 @@ struct PlacementResult {
 // Serving `demand` (O, e.g. the observed rather than the sizing demand) with fixed machines per
 // region, capacity machines * capacityPerMachine: the simulator's serving model.
 struct ServingResult {
-  std::vector<double> load;        // H
-  std::vector<double> assignment;  // O x H
-  double meanRttMs = 0;            // over served demand
+  std::vector<double> load;  // H
+  double meanRttMs = 0;      // over served demand
   double unservedRps = 0;
 };
 ServingResult serve_demand(const PlacementProblem& p, const std::vector<double>& demand,
