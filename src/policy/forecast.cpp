@@ -75,9 +75,19 @@ ForecastView ewma_forecast(const DemandModel& m, const ForecastConfig& c, const 
 
 }  // namespace
 
+// std::round (half away from zero) without the libm call: truncation, then the exact fraction
+// decides. Below 2^52 the integer part and the fraction are exact; from there on every double is
+// an integer already.
+double round_half_away(double v) {
+  if (!(std::fabs(v) < 4503599627370496.0)) return v;  // 2^52
+  double t = static_cast<double>(static_cast<std::int64_t>(v));
+  if (std::fabs(v - t) >= 0.5) t += v < 0 ? -1.0 : 1.0;
+  return std::copysign(t, v);  // round(-0.3) is -0
+}
+
 double quantize(double x) {
   if (!std::isfinite(x)) return 0;
-  return std::round(x / kStateQuantum) * kStateQuantum;
+  return round_half_away(x / kStateQuantum) * kStateQuantum;
 }
 
 ForecastConfig ForecastConfig::from(const ForecastSpec& spec) {

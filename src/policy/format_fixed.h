@@ -5,18 +5,20 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <string>
 
 namespace autoplacer {
 
-// Appends x with `precision` decimals, as std::to_chars(..., fixed, precision) and printf do, for
-// precision 0..2 and |x| < 1e15; returns false (appending nothing) for anything else.
-inline bool append_fixed(std::string& out, double x, int precision) {
+// Writes x with `precision` decimals, as std::to_chars(..., fixed, precision) and printf do, for
+// precision 0..2 and |x| < 1e15, into `out` (room for 32 chars); returns the length, or 0 (writing
+// nothing) for anything else.
+inline std::size_t format_fixed(char* out, double x, int precision) {
   // Fast path, precision 0..2, in integers: x = m * 2^e exactly (m < 2^53), so x * 10^precision
   // is m * 10^precision (< 2^60) times a power of two, and rounding that to an integer (ties to
   // even, as printf rounds the exact value) is a shift and a look at the bits shifted out. No
   // floating-point rounding call (libm's long double nearbyint was most of a message's cost).
-  if (precision < 0 || precision > 2 || !std::isfinite(x) || std::fabs(x) >= 1e15) return false;
+  if (precision < 0 || precision > 2 || !std::isfinite(x) || std::fabs(x) >= 1e15) return 0;
   static constexpr std::uint64_t kScale[] = {1, 10, 100};
   const auto bits = std::bit_cast<std::uint64_t>(x);
   const auto biased = static_cast<int>((bits >> 52) & 0x7ff);
@@ -48,8 +50,17 @@ inline bool append_fixed(std::string& out, double x, int precision) {
     v /= 10;
   } while (v != 0);
   if (std::signbit(x)) *--p = '-';
-  out.append(p, end);
-  return true;
+  const auto n = static_cast<std::size_t>(end - p);
+  std::memcpy(out, p, n);
+  return n;
+}
+
+// The same, appended to `out`; false (appending nothing) where format_fixed writes nothing.
+inline bool append_fixed(std::string& out, double x, int precision) {
+  char buf[32];
+  const std::size_t n = format_fixed(buf, x, precision);
+  out.append(buf, n);
+  return n > 0;
 }
 
 }  // namespace autoplacer
