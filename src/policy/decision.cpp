@@ -10,6 +10,9 @@
 #include <cstring>
 #include <numeric>
 #include <set>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "policy/damping.h"
 #include "policy/decision_state.h"
@@ -56,8 +59,7 @@ std::string sfmt(const char* format, ...) {
   for (const char* f = format; *f != '\0' && ok; ++f) {
     if (*f != '%') {
       // The literal text up to the next conversion, in one append.
-      const char* end = f + 1;
-      while (*end != '\0' && *end != '%') ++end;
+      const char* end = strchrnul(f + 1, '%');
       put(f, static_cast<std::size_t>(end - f));
       f = end - 1;
       continue;
@@ -393,6 +395,27 @@ RegionState& state_of(RegionWork& w, DecisionState& state) {
   return *w.state;
 }
 
+// map.insert_or_assign(key, value) for keys that mostly come in increasing order. A key equal to
+// the last one (a catalog listing a code twice) is assigned; any other goes in by emplace_hint at
+// the end, which searches the position once (insert_or_assign with a hint searches it twice). The
+// work list holds each code once apart from such repeats, which are adjacent (sorted hostables).
+template <class Map, class Value>
+void insert_or_assign_last(Map& map, const std::string& key, Value&& value) {
+  if (!map.empty()) {
+    auto last = std::prev(map.end());
+    const int c = compare_codes(last->first, key);
+    if (c == 0) {
+      last->second = std::forward<Value>(value);
+      return;
+    }
+    if (c < 0) {
+      map.emplace_hint(map.end(), key, std::forward<Value>(value));
+      return;
+    }
+  }
+  map.insert_or_assign(key, std::forward<Value>(value));
+}
+
 // Writes `desired` and the bookkeeping every path shares.
 void finish(Decision& d, std::vector<RegionWork>& work, DecisionState& state,
             const PlacementPolicySpec& spec, std::int64_t now, bool record) {
@@ -406,9 +429,9 @@ void finish(Decision& d, std::vector<RegionWork>& work, DecisionState& state,
     const int desired = r.desired;
     // Regions mostly come in code order: hinted inserts then cost one comparison each. The work
     // list is not used after finish(): its decisions (and messages) move into the result.
-    if (desired > 0) d.desired.insert_or_assign(d.desired.end(), *w.code, desired);
+    if (desired > 0) insert_or_assign_last(d.desired, *w.code, desired);
     if (desired > 0 || w.current > 0 || r.demandRps > 0 || r.proposed > 0 || w.nearestForDemand) {
-      d.regions.insert_or_assign(d.regions.end(), *w.code, std::move(r));
+      insert_or_assign_last(d.regions, *w.code, std::move(r));
     }
     if (!record) continue;
     if (desired == w.current && w.state == nullptr) continue;
@@ -436,6 +459,23 @@ void finish(Decision& d, std::vector<RegionWork>& work, DecisionState& state,
       ++it;
     }
   }
+}
+
+// sum[h] += x[h] * k for every x[h] > 0 (not NaN), h < n, two at a time where SSE2 is there. A
+// select rather than a branch (x is sparse, the branch mispredicted): adding +0 leaves every sum
+// as it was, as none is ever -0 (k >= 0).
+void add_positive_scaled(double* sum, const double* x, std::size_t n, double k) {
+  std::size_t h = 0;
+#if defined(__SSE2__)
+  const __m128d zero = _mm_setzero_pd();
+  const __m128d kk = _mm_set1_pd(k);
+  for (; h + 2 <= n; h += 2) {
+    const __m128d v = _mm_loadu_pd(x + h);
+    const __m128d add = _mm_and_pd(_mm_cmpgt_pd(v, zero), _mm_mul_pd(v, kk));
+    _mm_storeu_pd(sum + h, _mm_add_pd(_mm_loadu_pd(sum + h), add));
+  }
+#endif
+  for (; h < n; ++h) sum[h] += x[h] > 0 ? x[h] * k : 0.0;
 }
 
 // Bounds that always hold: pinned floor, minPerRegion, maxPerRegion, maxCreatesPerPass, maxTotal,
@@ -895,7 +935,7 @@ Decision decide(const DecisionInput& in, DecisionState& state) {
   std::vector<char>& rtt_changed = scratch.rttChanged;  // an observed latency replaced the model
   rtt_changed.assign(origins.size(), 0);
   p.demand.reserve(origins.size());
-  p.rtt.resize(origins.size() * Hs);
+  p.rtt.reserve(origins.size() * Hs);  // filled row by row below
   // RTT counts in proportion to traffic, as in the long-run mean: the latency term is over the
   // origins' usual demand once some model has seen a day (PlacementProblem::latencyReferenceRps),
   // over this pass's demand before.
@@ -905,7 +945,7 @@ Decision decide(const DecisionInput& in, DecisionState& state) {
   for (std::size_t o = 0; o < origins.size(); ++o) {
     p.demand.push_back(origins[o].sizing);
     const double* from = &cache.candRowRtt[static_cast<std::size_t>(origins[o].row) * Hs];
-    std::copy(from, from + Hs, p.rtt.begin() + static_cast<std::ptrdiff_t>(o * Hs));
+    p.rtt.insert(p.rtt.end(), from, from + Hs);
   }
   // Which candidate serves each origin today (nearest with machines), else the nearest one. With
   // every model RTT a number, the cached order (by RTT, ties by index) gives both: the nearest is
@@ -1089,9 +1129,7 @@ Decision decide(const DecisionInput& in, DecisionState& state) {
       for (std::size_t o = 0; o < origins.size(); ++o) {
         const double ratio = origins[o].sizing > 0 ? origins[o].observed / origins[o].sizing : 0;
         const double* row = &placed.assignment[o * Hs];
-        for (std::size_t h = 0; h < Hs; ++h) {
-          if (row[h] > 0) obs_load[h] += row[h] * ratio;
-        }
+        add_positive_scaled(obs_load.data(), row, Hs, ratio);
       }
     }
     for (std::size_t h = 0; h < Hs; ++h) {

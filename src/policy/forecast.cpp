@@ -78,11 +78,11 @@ ForecastView ewma_forecast(const DemandModel& m, const ForecastConfig& c, const 
 // std::round (half away from zero) without the libm call: truncation, then the exact fraction
 // decides. Below 2^52 the integer part and the fraction are exact; from there on every double is
 // an integer already.
-double round_half_away(double v) {
+inline double round_half_away(double v) {
   if (!(std::fabs(v) < 4503599627370496.0)) return v;  // 2^52
-  double t = static_cast<double>(static_cast<std::int64_t>(v));
-  if (std::fabs(v - t) >= 0.5) t += v < 0 ? -1.0 : 1.0;
-  return std::copysign(t, v);  // round(-0.3) is -0
+  const double t = static_cast<double>(static_cast<std::int64_t>(v));
+  // A select rather than a branch (the fraction is noise); round(-0.3) is -0.
+  return std::copysign(t + (std::fabs(v - t) >= 0.5 ? std::copysign(1.0, v) : 0.0), v);
 }
 
 double quantize(double x) {
