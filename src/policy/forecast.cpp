@@ -75,19 +75,9 @@ ForecastView ewma_forecast(const DemandModel& m, const ForecastConfig& c, const 
 
 }  // namespace
 
-// std::round (half away from zero) without the libm call: truncation, then the exact fraction
-// decides. Below 2^52 the integer part and the fraction are exact; from there on every double is
-// an integer already.
-inline double round_half_away(double v) {
-  if (!(std::fabs(v) < 4503599627370496.0)) return v;  // 2^52
-  const double t = static_cast<double>(static_cast<std::int64_t>(v));
-  // A select rather than a branch (the fraction is noise); round(-0.3) is -0.
-  return std::copysign(t + (std::fabs(v - t) >= 0.5 ? std::copysign(1.0, v) : 0.0), v);
-}
-
 double quantize(double x) {
   if (!std::isfinite(x)) return 0;
-  return round_half_away(x / kStateQuantum) * kStateQuantum;
+  return std::round(x / kStateQuantum) * kStateQuantum;
 }
 
 ForecastConfig ForecastConfig::from(const ForecastSpec& spec) {
