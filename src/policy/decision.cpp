@@ -105,6 +105,50 @@ std::string sfmt(const char* format, ...) {
   return out;
 }
 
+// A number with `precision` (0..2) decimals, for MessageText; only for values fixed_fits().
+struct Fixed {
+  double x;
+  int precision;
+};
+
+// The hot messages, built piece by piece on the stack and then made one string of the exact size:
+// the text sfmt() gives for the matching format, without parsing it at every pass.
+class MessageText {
+ public:
+  MessageText& operator<<(std::string_view s) {
+    put(s.data(), s.size());
+    return *this;
+  }
+  MessageText& operator<<(const char* s) { return *this << std::string_view(s); }
+  MessageText& operator<<(int v) {
+    char buf[16];
+    const auto r = std::to_chars(buf, buf + sizeof buf, v);
+    put(buf, static_cast<std::size_t>(r.ptr - buf));
+    return *this;
+  }
+  MessageText& operator<<(Fixed f) {
+    char buf[32];
+    put(buf, format_fixed(buf, f.x, f.precision));
+    return *this;
+  }
+  std::string str() { return spill_.empty() ? std::string(text_, used_) : std::move(spill_); }
+
+ private:
+  void put(const char* from, std::size_t n) {
+    if (spill_.empty() && used_ + n <= sizeof text_) {
+      std::memcpy(text_ + used_, from, n);
+      used_ += n;
+      return;
+    }
+    if (spill_.empty()) spill_.assign(text_, used_);
+    spill_.append(from, n);
+  }
+
+  char text_[256];
+  std::size_t used_ = 0;
+  std::string spill_;  // used only when the text outgrows `text_`
+};
+
 // std::string's order (bytes as unsigned char, then length), inline: region codes are three
 // bytes, and a call to memcmp for each comparison of the per-pass merges was a tenth of a pass.
 inline int compare_codes(const std::string& a, const std::string& b) {
@@ -395,25 +439,20 @@ RegionState& state_of(RegionWork& w, DecisionState& state) {
   return *w.state;
 }
 
-// map.insert_or_assign(key, value) for keys that mostly come in increasing order. A key equal to
-// the last one (a catalog listing a code twice) is assigned; any other goes in by emplace_hint at
-// the end, which searches the position once (insert_or_assign with a hint searches it twice). The
-// work list holds each code once apart from such repeats, which are adjacent (sorted hostables).
+// map.insert_or_assign(key, value) for keys that mostly come in increasing order: a key above the
+// last goes in at the end by emplace_hint, which compares once (insert_or_assign with a hint
+// searches the position twice); one equal to the last (a catalog listing a code twice) is
+// assigned, as insert_or_assign would; any other takes the general path.
 template <class Map, class Value>
 void insert_or_assign_last(Map& map, const std::string& key, Value&& value) {
-  if (!map.empty()) {
-    auto last = std::prev(map.end());
-    const int c = compare_codes(last->first, key);
-    if (c == 0) {
-      last->second = std::forward<Value>(value);
-      return;
-    }
-    if (c < 0) {
-      map.emplace_hint(map.end(), key, std::forward<Value>(value));
-      return;
-    }
+  const int c = map.empty() ? -1 : compare_codes(std::prev(map.end())->first, key);
+  if (c < 0) {
+    map.emplace_hint(map.end(), key, std::forward<Value>(value));
+  } else if (c == 0) {
+    std::prev(map.end())->second = std::forward<Value>(value);
+  } else {
+    map.insert_or_assign(key, std::forward<Value>(value));
   }
-  map.insert_or_assign(key, std::forward<Value>(value));
 }
 
 // Writes `desired` and the bookkeeping every path shares.
@@ -1209,20 +1248,25 @@ Decision decide(const DecisionInput& in, DecisionState& state) {
       switch (damped) {
         case Damped::kRateUp:
           set_reason(r, ReasonCode::kRateLimited,
-                     sfmt("scale-up rate policy allows %d now (asked %d)", limit, stabilized));
+                     (MessageText() << "scale-up rate policy allows " << limit << " now (asked "
+                                    << stabilized << ")")
+                         .str());
           break;
         case Damped::kRateDown:
           set_reason(r, ReasonCode::kRateLimited,
-                     sfmt("scale-down rate policy allows %d now (asked %d)", limit, stabilized));
+                     (MessageText() << "scale-down rate policy allows " << limit << " now (asked "
+                                    << stabilized << ")")
+                         .str());
           break;
         case Damped::kStabilizing: {
           const bool down = stabilized > rec;
           set_reason(r, ReasonCode::kStabilizing,
-                     sfmt("held at %d by the scale-%s stabilisation window (%s): %s recent "
-                          "recommendation (now %d)",
-                          stabilized, down ? "down" : "up",
-                          window_text(down, down ? down_window : up_window).c_str(),
-                          down ? "highest" : "lowest", rec));
+                     (MessageText() << "held at " << stabilized << " by the scale-"
+                                    << (down ? "down" : "up") << " stabilisation window ("
+                                    << window_text(down, down ? down_window : up_window) << "): "
+                                    << (down ? "highest" : "lowest")
+                                    << " recent recommendation (now " << rec << ")")
+                         .str());
           break;
         }
         case Damped::kTolerance:
@@ -1272,10 +1316,20 @@ Decision decide(const DecisionInput& in, DecisionState& state) {
                               r.forecastRps, r.demandRps, r.proposed));
               break;
             case Pre::kDemand:
-              set_reason(r, ReasonCode::kDemand,
-                         sfmt("sized for %.1f req/s: %d machine(s) at %.0f req/s each, +%.0f%% "
-                              "headroom",
-                              r.forecastRps, r.proposed, per_machine, p.headroom * 100));
+              if (fixed_fits(r.forecastRps) && fixed_fits(per_machine) &&
+                  fixed_fits(p.headroom * 100)) {
+                set_reason(r, ReasonCode::kDemand,
+                           (MessageText() << "sized for " << Fixed{r.forecastRps, 1} << " req/s: "
+                                          << r.proposed << " machine(s) at " << Fixed{per_machine, 0}
+                                          << " req/s each, +" << Fixed{p.headroom * 100, 0}
+                                          << "% headroom")
+                               .str());
+              } else {
+                set_reason(r, ReasonCode::kDemand,
+                           sfmt("sized for %.1f req/s: %d machine(s) at %.0f req/s each, +%.0f%% "
+                                "headroom",
+                                r.forecastRps, r.proposed, per_machine, p.headroom * 100));
+              }
               break;
           }
           break;

@@ -10,6 +10,11 @@
 
 namespace autoplacer {
 
+// The values format_fixed writes (with a precision of 0..2).
+inline bool fixed_fits(double x) {
+  return std::isfinite(x) && std::fabs(x) < 1e15;
+}
+
 // Writes x with `precision` decimals, as std::to_chars(..., fixed, precision) and printf do, for
 // precision 0..2 and |x| < 1e15, into `out` (room for 32 chars); returns the length, or 0 (writing
 // nothing) for anything else.
@@ -18,7 +23,7 @@ inline std::size_t format_fixed(char* out, double x, int precision) {
   // is m * 10^precision (< 2^60) times a power of two, and rounding that to an integer (ties to
   // even, as printf rounds the exact value) is a shift and a look at the bits shifted out. No
   // floating-point rounding call (libm's long double nearbyint was most of a message's cost).
-  if (precision < 0 || precision > 2 || !std::isfinite(x) || std::fabs(x) >= 1e15) return 0;
+  if (precision < 0 || precision > 2 || !fixed_fits(x)) return 0;
   static constexpr std::uint64_t kScale[] = {1, 10, 100};
   const auto bits = std::bit_cast<std::uint64_t>(x);
   const auto biased = static_cast<int>((bits >> 52) & 0x7ff);
