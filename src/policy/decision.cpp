@@ -1085,6 +1085,11 @@ Decision decide(const DecisionInput& in, DecisionState& state) {
     std::vector<int>& nearest_of_row = scratch.nearestOfRow;
     nearest_of_row.assign(n_all, -2);  // memo: -2 = not computed yet
     auto nearest_cand_of = [&](int row) {
+      // With every model RTT a number, the first of the row's cached order (by RTT, ties by
+      // index) is the first candidate at the least RTT, which the scan below finds.
+      if (cache.candRowRttOrdered) {
+        return Hs > 0 ? cache.candOrder[static_cast<std::size_t>(row) * Hs] : -1;
+      }
       int nearest = -1;
       const double* from = &cache.matrix[static_cast<std::size_t>(row) * n_all];
       for (std::size_t h = 0; h < Hs; ++h) {
