@@ -180,6 +180,26 @@ class Cursor {
   typename Map::const_iterator it_;
 };
 
+// The RTT cache's row of codes looked up in increasing order (-1: not in the catalog): a forward
+// walk over the rows sorted by code, a flat array rather than the index map.
+class RowCursor {
+ public:
+  explicit RowCursor(const RttCache& cache) : cache_(cache) {}
+  int find(const std::string& code) {
+    const std::vector<int>& rows = cache_.rowsByCode;
+    int c = 1;
+    while (i_ < rows.size() &&
+           (c = compare_codes(cache_.codes[static_cast<std::size_t>(rows[i_])], code)) < 0) {
+      ++i_;
+    }
+    return i_ < rows.size() && c == 0 ? rows[i_] : -1;
+  }
+
+ private:
+  const RttCache& cache_;
+  std::size_t i_ = 0;
+};
+
 std::string dur(std::int64_t milliseconds) {
   return format_duration(Duration{std::max<std::int64_t>(0, milliseconds)});
 }
@@ -376,7 +396,7 @@ std::int64_t horizon_ms(const DecisionInput& in, const OriginState* o) {
 
 struct OriginView {
   const std::string* code = nullptr;  // a key of the demand read or of the state
-  int row = -1;  // in the RTT cache
+  int row = -1;                       // in the RTT cache
   double observed = 0;
   double sizing = 0;
   double usual = 0;       // deseasonalised demand (the Holt-Winters level) once warm, else sizing
@@ -884,8 +904,7 @@ Decision decide(const DecisionInput& in, DecisionState& state) {
     auto st = state.origins.begin();
     const auto st_end = state.origins.end();
     Cursor p95_at(in.demand.p95LatencyMs);
-    std::size_t by_code = 0;
-    const std::size_t rows_n = cache.rowsByCode.size();
+    RowCursor rows_at(cache);
     while (true) {
       const std::string* code_ptr = nullptr;
       if (rps != rps_end) code_ptr = &rps->first;
@@ -901,14 +920,7 @@ Decision decide(const DecisionInput& in, DecisionState& state) {
       const OriginState* os = has_st ? &st->second : nullptr;
       OriginView o;
       o.code = code_ptr;
-      int c = 1;
-      while (by_code < rows_n &&
-             (c = compare_codes(cache.codes[static_cast<std::size_t>(
-                                    cache.rowsByCode[by_code])],
-                                code)) < 0) {
-        ++by_code;
-      }
-      o.row = by_code < rows_n && c == 0 ? cache.rowsByCode[by_code] : -1;
+      o.row = rows_at.find(code);
       if (has_unk) {
         o.unknown = true;
         o.why = unk->second;
@@ -1109,17 +1121,9 @@ Decision decide(const DecisionInput& in, DecisionState& state) {
       const int nearest = nearest_cand(o.row);
       if (nearest >= 0) obs[static_cast<std::size_t>(nearest)] += o.observed;
     }
-    std::size_t by_code = 0;
-    const std::size_t rows_n = cache.rowsByCode.size();
+    RowCursor rows_at(cache);
     for (const auto& [code, os] : state.origins) {
-      int c = 1;
-      while (by_code < rows_n &&
-             (c = compare_codes(cache.codes[static_cast<std::size_t>(
-                                    cache.rowsByCode[by_code])],
-                                code)) < 0) {
-        ++by_code;
-      }
-      const int row = by_code < rows_n && c == 0 ? cache.rowsByCode[by_code] : -1;
+      const int row = rows_at.find(code);
       const int nearest = row < 0 ? -1 : nearest_cand(row);
       if (nearest < 0) continue;
       const auto nh = static_cast<std::size_t>(nearest);
@@ -1130,10 +1134,9 @@ Decision decide(const DecisionInput& in, DecisionState& state) {
       RegionWork& w = work[cand_work[h]];
       // The region's state is made only when it acts: most passes leave most regions alone.
       const RegionState* rs = w.state;
-      const bool cooling = rs != nullptr && rs->thresholdActionAtMs &&
-                           *rs->thresholdActionAtMs != now &&
-                           now - *rs->thresholdActionAtMs <
-                               spec.placement.thresholdCooldown.count();
+      const bool cooling =
+          rs != nullptr && rs->thresholdActionAtMs && *rs->thresholdActionAtMs != now &&
+          now - *rs->thresholdActionAtMs < spec.placement.thresholdCooldown.count();
       const ThresholdVerdict v =
           threshold_verdict(spec.placement, per_machine, w.current, shorts[h], longs[h], cooling);
       RegionDecision& r = w.out;
@@ -1268,8 +1271,8 @@ Decision decide(const DecisionInput& in, DecisionState& state) {
           set_reason(r, ReasonCode::kStabilizing,
                      (MessageText() << "held at " << stabilized << " by the scale-"
                                     << (down ? "down" : "up") << " stabilisation window ("
-                                    << window_text(down, down ? down_window : up_window) << "): "
-                                    << (down ? "highest" : "lowest")
+                                    << window_text(down, down ? down_window : up_window)
+                                    << "): " << (down ? "highest" : "lowest")
                                     << " recent recommendation (now " << rec << ")")
                          .str());
           break;
@@ -1324,10 +1327,10 @@ Decision decide(const DecisionInput& in, DecisionState& state) {
               if (fixed_fits(r.forecastRps) && fixed_fits(per_machine) &&
                   fixed_fits(p.headroom * 100)) {
                 set_reason(r, ReasonCode::kDemand,
-                           (MessageText() << "sized for " << Fixed{r.forecastRps, 1} << " req/s: "
-                                          << r.proposed << " machine(s) at " << Fixed{per_machine, 0}
-                                          << " req/s each, +" << Fixed{p.headroom * 100, 0}
-                                          << "% headroom")
+                           (MessageText()
+                            << "sized for " << Fixed{r.forecastRps, 1} << " req/s: " << r.proposed
+                            << " machine(s) at " << Fixed{per_machine, 0} << " req/s each, +"
+                            << Fixed{p.headroom * 100, 0} << "% headroom")
                                .str());
               } else {
                 set_reason(r, ReasonCode::kDemand,

@@ -82,7 +82,7 @@ struct RttCache {
   std::vector<double> candRowRtt;
   std::vector<int> candOrder;
   std::vector<int> candOfRow;
-  bool candRowRttOrdered = false;  // no NaN in candRowRtt: candOrder is a total order of it
+  bool candRowRttOrdered = false;    // no NaN in candRowRtt: candOrder is a total order of it
   std::uint64_t candGeneration = 0;  // bumped whenever the candidate tables are rebuilt
   // Row of each of the catalog's hostable codes (in hostable_codes() order), -1 if none, and every
   // row in order of its code: lookups by a forward walk over a flat array, not the map.

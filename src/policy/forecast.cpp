@@ -219,8 +219,7 @@ std::optional<double> seasonal_rise(const DemandModel& m, const ForecastConfig& 
   const double level = c.hwAlpha * (y - season_at(m, c, open)) + (1 - c.hwAlpha) * base;
   auto at = [&](std::int64_t targetMs) {
     const std::int64_t target = floor_div(std::max(targetMs, nowMs), c.stepMs);
-    const double f =
-        level + static_cast<double>(target - open) * m.trend + season_at(m, c, target);
+    const double f = level + static_cast<double>(target - open) * m.trend + season_at(m, c, target);
     return std::max(0.0, f);
   };
   // forecast_peak()
