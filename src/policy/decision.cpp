@@ -7,8 +7,12 @@
 #include <cmath>
 #include <cstdarg>
 #include <cstdio>
+#include <cstring>
 #include <numeric>
 #include <set>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "policy/damping.h"
 #include "policy/decision_state.h"
@@ -38,34 +42,48 @@ std::string sfmt(const char* format, ...) {
   va_start(args, format);
   va_list fallback;
   va_copy(fallback, args);
-  std::string out;
-  out.reserve(96);
+  // Written into a buffer on the stack, then one string of the exact size (one allocation).
+  char text[512];
+  std::size_t used = 0;
+  std::string spill;  // used only when the text outgrows `text`
+  auto put = [&](const char* from, std::size_t n) {
+    if (spill.empty() && used + n <= sizeof text) {
+      std::memcpy(text + used, from, n);
+      used += n;
+      return;
+    }
+    if (spill.empty()) spill.assign(text, used);
+    spill.append(from, n);
+  };
   bool ok = true;
   for (const char* f = format; *f != '\0' && ok; ++f) {
     if (*f != '%') {
       // The literal text up to the next conversion, in one append.
-      const char* end = f + 1;
-      while (*end != '\0' && *end != '%') ++end;
-      out.append(f, end);
+      const char* end = strchrnul(f + 1, '%');
+      put(f, static_cast<std::size_t>(end - f));
       f = end - 1;
       continue;
     }
     char buf[64];
     const char c = *++f;
     if (c == '%') {
-      out.push_back('%');
+      put("%", 1);
     } else if (c == 'd') {
       const auto r = std::to_chars(buf, buf + sizeof buf, va_arg(args, int));
-      out.append(buf, r.ptr);
+      put(buf, static_cast<std::size_t>(r.ptr - buf));
     } else if (c == 's') {
-      out.append(va_arg(args, const char*));
+      const char* str = va_arg(args, const char*);
+      put(str, std::strlen(str));
     } else if (c == '.' && f[1] >= '0' && f[1] <= '9' && f[2] == 'f') {
       const double x = va_arg(args, double);
-      if (!append_fixed(out, x, f[1] - '0')) {
+      const auto n = format_fixed(buf, x, f[1] - '0');
+      if (n > 0) {
+        put(buf, n);
+      } else {
         const auto r =
             std::to_chars(buf, buf + sizeof buf, x, std::chars_format::fixed, f[1] - '0');
         ok = r.ec == std::errc{};
-        if (ok) out.append(buf, r.ptr);
+        if (ok) put(buf, static_cast<std::size_t>(r.ptr - buf));
       }
       f += 2;
     } else {
@@ -73,14 +91,63 @@ std::string sfmt(const char* format, ...) {
     }
   }
   va_end(args);
+  std::string out;
   if (!ok) {
-    char buf[256];
-    std::vsnprintf(buf, sizeof buf, format, fallback);
-    out = buf;
+    char fb[256];
+    std::vsnprintf(fb, sizeof fb, format, fallback);
+    out = fb;
+  } else if (spill.empty()) {
+    out.assign(text, used);
+  } else {
+    out = std::move(spill);
   }
   va_end(fallback);
   return out;
 }
+
+// A number with `precision` (0..2) decimals, for MessageText; only for values fixed_fits().
+struct Fixed {
+  double x;
+  int precision;
+};
+
+// The hot messages, built piece by piece on the stack and then made one string of the exact size:
+// the text sfmt() gives for the matching format, without parsing it at every pass.
+class MessageText {
+ public:
+  MessageText& operator<<(std::string_view s) {
+    put(s.data(), s.size());
+    return *this;
+  }
+  MessageText& operator<<(const char* s) { return *this << std::string_view(s); }
+  MessageText& operator<<(int v) {
+    char buf[16];
+    const auto r = std::to_chars(buf, buf + sizeof buf, v);
+    put(buf, static_cast<std::size_t>(r.ptr - buf));
+    return *this;
+  }
+  MessageText& operator<<(Fixed f) {
+    char buf[32];
+    put(buf, format_fixed(buf, f.x, f.precision));
+    return *this;
+  }
+  std::string str() { return spill_.empty() ? std::string(text_, used_) : std::move(spill_); }
+
+ private:
+  void put(const char* from, std::size_t n) {
+    if (spill_.empty() && used_ + n <= sizeof text_) {
+      std::memcpy(text_ + used_, from, n);
+      used_ += n;
+      return;
+    }
+    if (spill_.empty()) spill_.assign(text_, used_);
+    spill_.append(from, n);
+  }
+
+  char text_[256];
+  std::size_t used_ = 0;
+  std::string spill_;  // used only when the text outgrows `text_`
+};
 
 // std::string's order (bytes as unsigned char, then length), inline: region codes are three
 // bytes, and a call to memcmp for each comparison of the per-pass merges was a tenth of a pass.
@@ -111,6 +178,26 @@ class Cursor {
  private:
   const Map& m_;
   typename Map::const_iterator it_;
+};
+
+// The RTT cache's row of codes looked up in increasing order (-1: not in the catalog): a forward
+// walk over the rows sorted by code, a flat array rather than the index map.
+class RowCursor {
+ public:
+  explicit RowCursor(const RttCache& cache) : cache_(cache) {}
+  int find(const std::string& code) {
+    const std::vector<int>& rows = cache_.rowsByCode;
+    int c = 1;
+    while (i_ < rows.size() &&
+           (c = compare_codes(cache_.codes[static_cast<std::size_t>(rows[i_])], code)) < 0) {
+      ++i_;
+    }
+    return i_ < rows.size() && c == 0 ? rows[i_] : -1;
+  }
+
+ private:
+  const RttCache& cache_;
+  std::size_t i_ = 0;
 };
 
 std::string dur(std::int64_t milliseconds) {
@@ -148,15 +235,19 @@ void observe_at(const PlacementPolicySpec& spec, const DemandReading& demand, st
   // One merge over two sorted maps rather than a lookup per origin. A region absent from a known
   // read is 0; each origin is fed independently, so the order of feeding does not matter.
   auto it = state.origins.begin();
+  const bool some_unknown = !demand.unknown.empty();
+  auto is_unknown = [&](const std::string& code) {
+    return some_unknown && demand.unknown.count(code) != 0;
+  };
   auto absent_is_zero = [&](const std::string& code, OriginState& o) {
-    if (demand.unknown.count(code) == 0) feed(o, fc, atMs, 0.0);
+    if (!is_unknown(code)) feed(o, fc, atMs, 0.0);
   };
   for (const auto& [code, rps] : demand.rps) {
     int c = 1;
     for (; it != state.origins.end() && (c = compare_codes(it->first, code)) < 0; ++it)
       absent_is_zero(it->first, it->second);
     const bool have = it != state.origins.end() && c == 0;
-    if (demand.unknown.count(code) != 0 || !valid_rps(rps)) {
+    if (is_unknown(code) || !valid_rps(rps)) {
       if (have) ++it;
       continue;
     }
@@ -185,6 +276,14 @@ void refresh_cache(RttCache& cache, const RegionCatalog& catalog) {
     for (std::size_t j = 0; j < n; ++j) {
       cache.matrix[i * n + j] = catalog.rtt_ms(cache.codes[i], cache.codes[j]);
     }
+  }
+  cache.rowsByCode.reserve(cache.index.size());
+  for (const auto& entry : cache.index) cache.rowsByCode.push_back(entry.second);
+  const std::vector<std::string>& hostable = catalog.hostable_codes();
+  cache.hostableRows.reserve(hostable.size());
+  for (const std::string& code : hostable) {
+    const auto it = cache.index.find(code);
+    cache.hostableRows.push_back(it == cache.index.end() ? -1 : it->second);
   }
   cache.nearest.resize(n * n);
   for (std::size_t i = 0; i < n; ++i) {
@@ -226,6 +325,7 @@ void refresh_candidates(RttCache& cache, const std::vector<int>& cand_rows) {
   const std::size_t n = cache.codes.size();
   const std::size_t H = cand_rows.size();
   cache.candRows = cand_rows;
+  ++cache.candGeneration;
   cache.candOfRow.assign(n, -1);
   for (std::size_t h = 0; h < H; ++h)
     cache.candOfRow[static_cast<std::size_t>(cand_rows[h])] = static_cast<int>(h);
@@ -292,22 +392,27 @@ std::int64_t horizon_ms(const DecisionInput& in, const OriginState* o) {
     for (std::size_t i = n - std::min<std::size_t>(n - 1, gaps.size()); i < n; ++i) {
       gaps[count++] = o->history.at(i).atMs - o->history.at(i - 1).atMs;
     }
-    std::nth_element(gaps.begin(), gaps.begin() + static_cast<std::ptrdiff_t>(count / 2),
-                     gaps.begin() + static_cast<std::ptrdiff_t>(count));
+    // The median: an insertion sort of at most 8 values (what nth_element would put there).
+    for (std::size_t i = 1; i < count; ++i) {
+      const std::int64_t x = gaps[i];
+      std::size_t j = i;
+      for (; j > 0 && x < gaps[j - 1]; --j) gaps[j] = gaps[j - 1];
+      gaps[j] = x;
+    }
     gap = std::clamp<std::int64_t>(gaps[count / 2], 0, 86'400'000);
   }
   return std::max<std::int64_t>(0, serve) + gap;
 }
 
 struct OriginView {
-  std::string code;
-  int row = -1;  // in the RTT cache
+  const std::string* code = nullptr;  // a key of the demand read or of the state
+  int row = -1;                       // in the RTT cache
   double observed = 0;
   double sizing = 0;
   double usual = 0;       // deseasonalised demand (the Holt-Winters level) once warm, else sizing
   bool seasoned = false;  // `usual` is a warm model's level
   bool unknown = false;
-  std::string why;
+  std::string_view why;
   double p95 = 0;
   std::int64_t horizonMs = 0;
 };
@@ -364,6 +469,22 @@ RegionState& state_of(RegionWork& w, DecisionState& state) {
   return *w.state;
 }
 
+// map.insert_or_assign(key, value) for keys that mostly come in increasing order: a key above the
+// last goes in at the end by emplace_hint, which compares once (insert_or_assign with a hint
+// searches the position twice); one equal to the last (a catalog listing a code twice) is
+// assigned, as insert_or_assign would; any other takes the general path.
+template <class Map, class Value>
+void insert_or_assign_last(Map& map, const std::string& key, Value&& value) {
+  const int c = map.empty() ? -1 : compare_codes(std::prev(map.end())->first, key);
+  if (c < 0) {
+    map.emplace_hint(map.end(), key, std::forward<Value>(value));
+  } else if (c == 0) {
+    std::prev(map.end())->second = std::forward<Value>(value);
+  } else {
+    map.insert_or_assign(key, std::forward<Value>(value));
+  }
+}
+
 // Writes `desired` and the bookkeeping every path shares.
 void finish(Decision& d, std::vector<RegionWork>& work, DecisionState& state,
             const PlacementPolicySpec& spec, std::int64_t now, bool record) {
@@ -377,9 +498,9 @@ void finish(Decision& d, std::vector<RegionWork>& work, DecisionState& state,
     const int desired = r.desired;
     // Regions mostly come in code order: hinted inserts then cost one comparison each. The work
     // list is not used after finish(): its decisions (and messages) move into the result.
-    if (desired > 0) d.desired.insert_or_assign(d.desired.end(), *w.code, desired);
+    if (desired > 0) insert_or_assign_last(d.desired, *w.code, desired);
     if (desired > 0 || w.current > 0 || r.demandRps > 0 || r.proposed > 0 || w.nearestForDemand) {
-      d.regions.insert_or_assign(d.regions.end(), *w.code, std::move(r));
+      insert_or_assign_last(d.regions, *w.code, std::move(r));
     }
     if (!record) continue;
     if (desired == w.current && w.state == nullptr) continue;
@@ -407,6 +528,23 @@ void finish(Decision& d, std::vector<RegionWork>& work, DecisionState& state,
       ++it;
     }
   }
+}
+
+// sum[h] += x[h] * k for every x[h] > 0 (not NaN), h < n, two at a time where SSE2 is there. A
+// select rather than a branch (x is sparse, the branch mispredicted): adding +0 leaves every sum
+// as it was, as none is ever -0 (k >= 0).
+void add_positive_scaled(double* sum, const double* x, std::size_t n, double k) {
+  std::size_t h = 0;
+#if defined(__SSE2__)
+  const __m128d zero = _mm_setzero_pd();
+  const __m128d kk = _mm_set1_pd(k);
+  for (; h + 2 <= n; h += 2) {
+    const __m128d v = _mm_loadu_pd(x + h);
+    const __m128d add = _mm_and_pd(_mm_cmpgt_pd(v, zero), _mm_mul_pd(v, kk));
+    _mm_storeu_pd(sum + h, _mm_add_pd(_mm_loadu_pd(sum + h), add));
+  }
+#endif
+  for (; h < n; ++h) sum[h] += x[h] > 0 ? x[h] * k : 0.0;
 }
 
 // Bounds that always hold: pinned floor, minPerRegion, maxPerRegion, maxCreatesPerPass, maxTotal,
@@ -538,7 +676,57 @@ void hold_everything(Decision& d, std::vector<RegionWork>& work, const CapacityS
   }
 }
 
+// A problem for this pass in the buffers of the last one: every field at its default, the vectors
+// empty but with their capacity; regionRtt kept as it was (decide() knows whether it is current).
+void recycle(PlacementProblem& p) {
+  PlacementProblem fresh;
+  auto take = [](auto& to, auto& from) {
+    to = std::move(from);
+    to.clear();
+  };
+  take(fresh.demand, p.demand);
+  take(fresh.rtt, p.rtt);
+  take(fresh.floor, p.floor);
+  take(fresh.closed, p.closed);
+  take(fresh.running, p.running);
+  take(fresh.order, p.order);
+  fresh.regionRtt = std::move(p.regionRtt);
+  p = std::move(fresh);
+}
+
 }  // namespace
+
+// decide()'s per-pass buffers (see ScratchSlot): only their capacity carries over.
+struct DecideScratch {
+  std::vector<RegionWork> work;
+  std::vector<int> candRows;
+  std::vector<std::size_t> candWork;
+  std::vector<OriginView> origins;
+  PlacementProblem problem;
+  // problem.regionRtt is the cache's candRtt of this generation (0: not filled).
+  std::uint64_t regionRttGeneration = 0;
+  std::vector<char> rttChanged;
+  std::vector<int> rows;
+  std::vector<double> observed;
+  std::vector<double> obsLoad;
+  std::vector<int> machines;
+  std::vector<double> shorts, longs, obs;
+  std::vector<int> nearestOfRow;
+};
+
+ScratchSlot::ScratchSlot() = default;
+ScratchSlot::ScratchSlot(const ScratchSlot&) {}
+ScratchSlot::ScratchSlot(ScratchSlot&&) noexcept = default;
+ScratchSlot& ScratchSlot::operator=(const ScratchSlot&) {
+  p_.reset();  // what the buffers were filled from is not what this copy now holds
+  return *this;
+}
+ScratchSlot& ScratchSlot::operator=(ScratchSlot&&) noexcept = default;
+ScratchSlot::~ScratchSlot() = default;
+DecideScratch& ScratchSlot::get() {
+  if (!p_) p_ = std::make_unique<DecideScratch>();
+  return *p_;
+}
 
 const char* to_string(Direction d) {
   switch (d) {
@@ -602,8 +790,8 @@ Decision decide(const DecisionInput& in, DecisionState& state) {
   const std::int64_t now = ms(in.now);
 
   // Regions to account for: every candidate and every region with machines.
-  std::vector<RegionWork> work;
   if (in.policy == nullptr || in.catalog == nullptr) {
+    std::vector<RegionWork> work;
     work.reserve(in.fleet.regions.size());
     for (const auto& [code, m] : in.fleet.regions) {
       RegionWork w;
@@ -624,28 +812,30 @@ Decision decide(const DecisionInput& in, DecisionState& state) {
   observe_at(spec, in.demand, read_at, state);
   refresh_cache(state.cache, catalog);
   const RttCache& cache = state.cache;
+  DecideScratch& scratch = state.cache.scratch.get();
   const auto n_all = cache.codes.size();
-  std::vector<int> cand_rows;  // candidate index -> cache row
-  std::vector<std::size_t> cand_work;
+  std::vector<RegionWork>& work_list = scratch.work;
+  work_list.clear();
+  std::vector<int>& cand_rows = scratch.candRows;  // candidate index -> cache row
+  cand_rows.clear();
+  std::vector<std::size_t>& cand_work = scratch.candWork;
+  cand_work.clear();
   const std::vector<std::string>& hostable = catalog.hostable_codes();  // sorted
-  work.reserve(hostable.size() + in.fleet.regions.size());
-  cand_rows.reserve(hostable.size());
-  cand_work.reserve(hostable.size());
+  work_list.reserve(hostable.size() + in.fleet.regions.size());
   {
-    // Hostable codes, the cache's index and the fleet are all sorted by code: forward cursors.
-    Cursor rows_at(cache.index);
+    // Hostable codes and the fleet are both sorted by code: a forward cursor.
     Cursor fleet_at(in.fleet.regions);
-    for (const std::string& code : hostable) {
-      RegionWork w;
+    for (std::size_t i = 0; i < hostable.size(); ++i) {
+      const std::string& code = hostable[i];
+      RegionWork& w = work_list.emplace_back();
       w.code = &code;
-      const auto row = rows_at.find(code);
-      w.row = row == cache.index.end() ? -1 : row->second;
+      w.row = cache.hostableRows[i];
       const bool allowed = spec.regions.allowed.empty() || contains(spec.regions.allowed, code);
       const bool excluded = contains(spec.regions.excluded, code);
       if (allowed && !excluded && w.row >= 0) {
         w.cand = static_cast<int>(cand_rows.size());
         cand_rows.push_back(w.row);
-        cand_work.push_back(work.size());
+        cand_work.push_back(work_list.size() - 1);
         w.pinned = contains(spec.regions.pinned, code);
       } else {
         w.notAllowedWhy = excluded ? "excluded by the policy" : "not in regions.allowed";
@@ -655,7 +845,6 @@ Decision decide(const DecisionInput& in, DecisionState& state) {
         w.current = std::max(0, it->second.active());
         w.reserve = it->second.stopped + it->second.suspended;
       }
-      work.push_back(std::move(w));
     }
   }
   {
@@ -664,14 +853,14 @@ Decision decide(const DecisionInput& in, DecisionState& state) {
       int c = 1;
       while (host != hostable.end() && (c = compare_codes(*host, code)) < 0) ++host;
       if (host != hostable.end() && c == 0) continue;  // hostable: listed above
-      RegionWork w;
+      RegionWork& w = work_list.emplace_back();
       w.code = &code;
       w.current = std::max(0, m.active());
       w.reserve = m.stopped + m.suspended;
       w.notAllowedWhy = "not a hostable region in the catalog";
-      work.push_back(std::move(w));
     }
   }
+  std::vector<RegionWork>& work = work_list;
   for (RegionWork& w : work) {
     if (w.cand < 0) {
       w.out.desired = 0;
@@ -712,53 +901,51 @@ Decision decide(const DecisionInput& in, DecisionState& state) {
 
   // --- Origins: observed demand, and the sizing estimate (observed, raised by the forecast). ---
   const ForecastConfig fc = ForecastConfig::from(spec.forecast);
-  std::vector<OriginView> origins;
-  origins.reserve(in.demand.rps.size() + in.demand.unknown.size() + state.origins.size());
+  std::vector<OriginView>& origins = scratch.origins;
+  origins.clear();
   {
-    // Every origin code of the read and of the state, in order, each once: a merge of sorted
-    // maps, then sorted cursors instead of a lookup per map per origin.
-    std::vector<const std::string*> codes;
-    codes.reserve(in.demand.rps.size() + in.demand.unknown.size() + state.origins.size());
-    for (const auto& kv : in.demand.rps) codes.push_back(&kv.first);
-    const auto run2 = static_cast<std::ptrdiff_t>(codes.size());
-    for (const auto& kv : in.demand.unknown) codes.push_back(&kv.first);
-    const auto run3 = static_cast<std::ptrdiff_t>(codes.size());
-    for (const auto& kv : state.origins) codes.push_back(&kv.first);
-    auto by_code = [](const std::string* a, const std::string* b) { return code_less(*a, *b); };
-    std::inplace_merge(codes.begin(), codes.begin() + run2, codes.begin() + run3, by_code);
-    std::inplace_merge(codes.begin(), codes.begin() + run3, codes.end(), by_code);
-    codes.erase(std::unique(codes.begin(), codes.end(),
-                            [](const std::string* a, const std::string* b) {
-                              return compare_codes(*a, *b) == 0;
-                            }),
-                codes.end());
-    Cursor origins_at(state.origins);
-    Cursor rps_at(in.demand.rps);
-    Cursor unknown_at(in.demand.unknown);
+    // Every origin code of the read and of the state, in order, each once: one merge of the
+    // three sorted maps, and forward walks over the cache's rows and the p95 map.
+    static const std::string kInvalid = "invalid value";
+    auto rps = in.demand.rps.begin();
+    const auto rps_end = in.demand.rps.end();
+    auto unk = in.demand.unknown.begin();
+    const auto unk_end = in.demand.unknown.end();
+    auto st = state.origins.begin();
+    const auto st_end = state.origins.end();
     Cursor p95_at(in.demand.p95LatencyMs);
-    Cursor rows_at(cache.index);
-    for (const std::string* code_ptr : codes) {
+    RowCursor rows_at(cache);
+    while (true) {
+      const std::string* code_ptr = nullptr;
+      if (rps != rps_end) code_ptr = &rps->first;
+      if (unk != unk_end && (code_ptr == nullptr || code_less(unk->first, *code_ptr)))
+        code_ptr = &unk->first;
+      if (st != st_end && (code_ptr == nullptr || code_less(st->first, *code_ptr)))
+        code_ptr = &st->first;
+      if (code_ptr == nullptr) break;
       const std::string& code = *code_ptr;
+      const bool has_rps = rps != rps_end && compare_codes(rps->first, code) == 0;
+      const bool has_unk = unk != unk_end && compare_codes(unk->first, code) == 0;
+      const bool has_st = st != st_end && compare_codes(st->first, code) == 0;
+      const OriginState* os = has_st ? &st->second : nullptr;
       OriginView o;
-      o.code = code;
-      const auto row_it = rows_at.find(code);
-      o.row = row_it == cache.index.end() ? -1 : row_it->second;
-      const auto st = origins_at.find(code);
-      const OriginState* os = st == state.origins.end() ? nullptr : &st->second;
-      const auto rps = rps_at.find(code);
-      const auto unk = unknown_at.find(code);
-      if (unk != in.demand.unknown.end()) {
+      o.code = code_ptr;
+      o.row = rows_at.find(code);
+      if (has_unk) {
         o.unknown = true;
         o.why = unk->second;
-      } else if (rps != in.demand.rps.end() && !valid_rps(rps->second)) {
+      } else if (has_rps && !valid_rps(rps->second)) {
         o.unknown = true;
-        o.why = "invalid value";
+        o.why = kInvalid;
       }
       if (o.unknown) {
         o.observed = os != nullptr && !os->history.empty() ? os->history.back().rps : 0.0;
       } else {
-        o.observed = rps == in.demand.rps.end() ? 0.0 : std::min(rps->second, kMaxRps);
+        o.observed = has_rps ? std::min(rps->second, kMaxRps) : 0.0;
       }
+      if (has_rps) ++rps;
+      if (has_unk) ++unk;
+      if (has_st) ++st;
       o.sizing = o.observed;
       if (os != nullptr && fc.model != ForecastModel::kNone && !os->history.empty()) {
         o.horizonMs = horizon_ms(in, os);
@@ -777,14 +964,15 @@ Decision decide(const DecisionInput& in, DecisionState& state) {
         continue;
       }
       if (o.sizing <= 0 && !o.unknown) continue;
-      origins.push_back(std::move(o));
+      origins.push_back(o);
     }
   }
 
   // --- The placement problem over candidates. ---
   const int H = static_cast<int>(cand_rows.size());
   const auto Hs = static_cast<std::size_t>(H);
-  PlacementProblem p;
+  PlacementProblem& p = scratch.problem;
+  recycle(p);
   p.regions = H;
   p.targetPerMachine = cap.targetPerMachine > 0 ? cap.targetPerMachine : 1.0;
   p.headroom = std::max(0.0, spec.forecast.headroom);
@@ -801,10 +989,14 @@ Decision decide(const DecisionInput& in, DecisionState& state) {
   for (std::size_t h = 0; h < Hs; ++h) p.running[h] = work[cand_work[h]].current > 0 ? 1 : 0;
   p.switchPenaltyMs = kSwitchPenaltyMachines * std::max(0.0, spec.placement.costWeightMs);
   refresh_candidates(state.cache, cand_rows);
-  p.regionRtt = cache.candRtt;
-  std::vector<char> rtt_changed(origins.size(), 0);  // an observed latency replaced the model
+  if (scratch.regionRttGeneration != cache.candGeneration) {
+    p.regionRtt = cache.candRtt;
+    scratch.regionRttGeneration = cache.candGeneration;
+  }
+  std::vector<char>& rtt_changed = scratch.rttChanged;  // an observed latency replaced the model
+  rtt_changed.assign(origins.size(), 0);
   p.demand.reserve(origins.size());
-  p.rtt.resize(origins.size() * Hs);
+  p.rtt.reserve(origins.size() * Hs);  // filled row by row below
   // RTT counts in proportion to traffic, as in the long-run mean: the latency term is over the
   // origins' usual demand once some model has seen a day (PlacementProblem::latencyReferenceRps),
   // over this pass's demand before.
@@ -814,7 +1006,7 @@ Decision decide(const DecisionInput& in, DecisionState& state) {
   for (std::size_t o = 0; o < origins.size(); ++o) {
     p.demand.push_back(origins[o].sizing);
     const double* from = &cache.candRowRtt[static_cast<std::size_t>(origins[o].row) * Hs];
-    std::copy(from, from + Hs, p.rtt.begin() + static_cast<std::ptrdiff_t>(o * Hs));
+    p.rtt.insert(p.rtt.end(), from, from + Hs);
   }
   // Which candidate serves each origin today (nearest with machines), else the nearest one. With
   // every model RTT a number, the cached order (by RTT, ties by index) gives both: the nearest is
@@ -868,7 +1060,7 @@ Decision decide(const DecisionInput& in, DecisionState& state) {
       RegionWork& w = work[cand_work[static_cast<std::size_t>(serving)]];
       w.held = true;
       if (!w.heldWhy.empty()) w.heldWhy += ", ";
-      w.heldWhy += origins[o].code + ": " + origins[o].why;
+      w.heldWhy.append(*origins[o].code).append(": ").append(origins[o].why);
     }
   }
   for (std::size_t h = 0; h < Hs; ++h) {
@@ -892,21 +1084,34 @@ Decision decide(const DecisionInput& in, DecisionState& state) {
   }
 
   {
-    std::vector<int> rows(origins.size());
+    std::vector<int>& rows = scratch.rows;
+    rows.resize(origins.size());
     for (std::size_t o = 0; o < origins.size(); ++o) rows[o] = origins[o].row;
     candidate_order(p, cache, rows, rtt_changed);
   }
-  std::vector<double> observed(origins.size());
+  std::vector<double>& observed = scratch.observed;
+  observed.resize(origins.size());
   for (std::size_t o = 0; o < origins.size(); ++o) observed[o] = origins[o].observed;
   const double per_machine = p.targetPerMachine;
 
   if (spec.placement.strategy == Strategy::kThreshold) {
     // Each origin counts toward its nearest candidate; EWMAs over the last 5 and 20 points.
-    std::vector<double> shorts(Hs, 0), longs(Hs, 0), obs(Hs, 0);
+    std::vector<double>& shorts = scratch.shorts;
+    std::vector<double>& longs = scratch.longs;
+    std::vector<double>& obs = scratch.obs;
+    shorts.assign(Hs, 0);
+    longs.assign(Hs, 0);
+    obs.assign(Hs, 0);
     // Every origin with history counts, including those whose demand is now 0 (a falling region
     // must see its short average fall below the long one).
-    std::vector<int> nearest_of_row(n_all, -2);  // memo: -2 = not computed yet
+    std::vector<int>& nearest_of_row = scratch.nearestOfRow;
+    nearest_of_row.assign(n_all, -2);  // memo: -2 = not computed yet
     auto nearest_cand_of = [&](int row) {
+      // With every model RTT a number, the first of the row's cached order (by RTT, ties by
+      // index) is the first candidate at the least RTT, which the scan below finds.
+      if (cache.candRowRttOrdered) {
+        return Hs > 0 ? cache.candOrder[static_cast<std::size_t>(row) * Hs] : -1;
+      }
       int nearest = -1;
       const double* from = &cache.matrix[static_cast<std::size_t>(row) * n_all];
       for (std::size_t h = 0; h < Hs; ++h) {
@@ -926,10 +1131,9 @@ Decision decide(const DecisionInput& in, DecisionState& state) {
       const int nearest = nearest_cand(o.row);
       if (nearest >= 0) obs[static_cast<std::size_t>(nearest)] += o.observed;
     }
-    Cursor rows_at(cache.index);
+    RowCursor rows_at(cache);
     for (const auto& [code, os] : state.origins) {
-      const auto row_it = rows_at.find(code);
-      const int row = row_it == cache.index.end() ? -1 : row_it->second;
+      const int row = rows_at.find(code);
       const int nearest = row < 0 ? -1 : nearest_cand(row);
       if (nearest < 0) continue;
       const auto nh = static_cast<std::size_t>(nearest);
@@ -938,9 +1142,11 @@ Decision decide(const DecisionInput& in, DecisionState& state) {
     }
     for (std::size_t h = 0; h < Hs; ++h) {
       RegionWork& w = work[cand_work[h]];
-      RegionState& rs = state_of(w, state);
-      const bool cooling = rs.thresholdActionAtMs && *rs.thresholdActionAtMs != now &&
-                           now - *rs.thresholdActionAtMs < spec.placement.thresholdCooldown.count();
+      // The region's state is made only when it acts: most passes leave most regions alone.
+      const RegionState* rs = w.state;
+      const bool cooling =
+          rs != nullptr && rs->thresholdActionAtMs && *rs->thresholdActionAtMs != now &&
+          now - *rs->thresholdActionAtMs < spec.placement.thresholdCooldown.count();
       const ThresholdVerdict v =
           threshold_verdict(spec.placement, per_machine, w.current, shorts[h], longs[h], cooling);
       RegionDecision& r = w.out;
@@ -948,7 +1154,7 @@ Decision decide(const DecisionInput& in, DecisionState& state) {
       r.demandRps = obs[h];
       r.forecastRps = shorts[h];
       set_reason(r, v.reason, v.message);
-      if (v.acted) rs.thresholdActionAtMs = now;
+      if (v.acted) state_of(w, state).thresholdActionAtMs = now;
       if (w.held && r.desired < w.current) {
         r.desired = w.current;
         set_reason(
@@ -966,22 +1172,21 @@ Decision decide(const DecisionInput& in, DecisionState& state) {
     }
     // Texts the same for every region of the pass, made once when first needed.
     std::string not_worth_it;
-    std::map<std::int64_t, std::string> windows;
-    auto window_text = [&](std::int64_t window) -> const std::string& {
-      auto it = windows.find(window);
-      if (it == windows.end()) it = windows.emplace(window, dur(window)).first;
-      return it->second;
+    std::string up_text, down_text;  // "" = not made yet (dur() never returns "")
+    auto window_text = [&](bool down, std::int64_t window) -> const std::string& {
+      std::string& text = down ? down_text : up_text;
+      if (text.empty()) text = dur(window);
+      return text;
     };
     // Observed demand each region serves: its share of each origin's sizing demand, scaled to the
     // observed one (summed over origins in order, row by row).
-    std::vector<double> obs_load(Hs, 0.0);
+    std::vector<double>& obs_load = scratch.obsLoad;
+    obs_load.assign(Hs, 0.0);
     if (!placed.assignment.empty()) {
       for (std::size_t o = 0; o < origins.size(); ++o) {
         const double ratio = origins[o].sizing > 0 ? origins[o].observed / origins[o].sizing : 0;
         const double* row = &placed.assignment[o * Hs];
-        for (std::size_t h = 0; h < Hs; ++h) {
-          if (row[h] > 0) obs_load[h] += row[h] * ratio;
-        }
+        add_positive_scaled(obs_load.data(), row, Hs, ratio);
       }
     }
     for (std::size_t h = 0; h < Hs; ++h) {
@@ -1061,20 +1266,25 @@ Decision decide(const DecisionInput& in, DecisionState& state) {
       switch (damped) {
         case Damped::kRateUp:
           set_reason(r, ReasonCode::kRateLimited,
-                     sfmt("scale-up rate policy allows %d now (asked %d)", limit, stabilized));
+                     (MessageText() << "scale-up rate policy allows " << limit << " now (asked "
+                                    << stabilized << ")")
+                         .str());
           break;
         case Damped::kRateDown:
           set_reason(r, ReasonCode::kRateLimited,
-                     sfmt("scale-down rate policy allows %d now (asked %d)", limit, stabilized));
+                     (MessageText() << "scale-down rate policy allows " << limit << " now (asked "
+                                    << stabilized << ")")
+                         .str());
           break;
         case Damped::kStabilizing: {
           const bool down = stabilized > rec;
           set_reason(r, ReasonCode::kStabilizing,
-                     sfmt("held at %d by the scale-%s stabilisation window (%s): %s recent "
-                          "recommendation (now %d)",
-                          stabilized, down ? "down" : "up",
-                          window_text(down ? down_window : up_window).c_str(),
-                          down ? "highest" : "lowest", rec));
+                     (MessageText() << "held at " << stabilized << " by the scale-"
+                                    << (down ? "down" : "up") << " stabilisation window ("
+                                    << window_text(down, down ? down_window : up_window)
+                                    << "): " << (down ? "highest" : "lowest")
+                                    << " recent recommendation (now " << rec << ")")
+                         .str());
           break;
         }
         case Damped::kTolerance:
@@ -1124,10 +1334,20 @@ Decision decide(const DecisionInput& in, DecisionState& state) {
                               r.forecastRps, r.demandRps, r.proposed));
               break;
             case Pre::kDemand:
-              set_reason(r, ReasonCode::kDemand,
-                         sfmt("sized for %.1f req/s: %d machine(s) at %.0f req/s each, +%.0f%% "
-                              "headroom",
-                              r.forecastRps, r.proposed, per_machine, p.headroom * 100));
+              if (fixed_fits(r.forecastRps) && fixed_fits(per_machine) &&
+                  fixed_fits(p.headroom * 100)) {
+                set_reason(r, ReasonCode::kDemand,
+                           (MessageText()
+                            << "sized for " << Fixed{r.forecastRps, 1} << " req/s: " << r.proposed
+                            << " machine(s) at " << Fixed{per_machine, 0} << " req/s each, +"
+                            << Fixed{p.headroom * 100, 0} << "% headroom")
+                               .str());
+              } else {
+                set_reason(r, ReasonCode::kDemand,
+                           sfmt("sized for %.1f req/s: %d machine(s) at %.0f req/s each, +%.0f%% "
+                                "headroom",
+                                r.forecastRps, r.proposed, per_machine, p.headroom * 100));
+              }
               break;
           }
           break;
@@ -1140,7 +1360,8 @@ Decision decide(const DecisionInput& in, DecisionState& state) {
 
   // Expected latency of the result under the simulator's serving model, observed demand.
   if (H > 0 && !origins.empty()) {
-    std::vector<int> machines(Hs, 0);
+    std::vector<int>& machines = scratch.machines;
+    machines.assign(Hs, 0);
     for (std::size_t h = 0; h < Hs; ++h) machines[h] = work[cand_work[h]].out.desired;
     d.expectedMeanRttMs = serve_demand(p, observed, machines, per_machine).meanRttMs;
   }

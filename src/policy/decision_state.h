@@ -8,6 +8,7 @@
 #include <boost/json/fwd.hpp>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -45,6 +46,24 @@ struct RegionState {
   }
 };
 
+// Buffers decide() reuses from pass to pass instead of allocating them every pass (defined in
+// decision.cpp). Capacity only: every pass overwrites what it reads, so they never change a
+// result. A copy starts empty, so two states never share buffers.
+struct DecideScratch;
+class ScratchSlot {
+ public:
+  ScratchSlot();
+  ScratchSlot(const ScratchSlot&);
+  ScratchSlot(ScratchSlot&&) noexcept;
+  ScratchSlot& operator=(const ScratchSlot&);
+  ScratchSlot& operator=(ScratchSlot&&) noexcept;
+  ~ScratchSlot();
+  DecideScratch& get();
+
+ private:
+  std::unique_ptr<DecideScratch> p_;
+};
+
 // Derived data that is expensive to compute and identical from pass to pass (the RTT matrix of
 // the catalog). Not persisted, never changes a result: rebuilt whenever the catalog changes.
 struct RttCache {
@@ -64,7 +83,13 @@ struct RttCache {
   std::vector<int> candOrder;
   std::vector<double> candOrderedRtt;  // n x H: candRowRtt of each row in candOrder's order
   std::vector<int> candOfRow;
-  bool candRowRttOrdered = false;  // no NaN in candRowRtt: candOrder is a total order of it
+  bool candRowRttOrdered = false;    // no NaN in candRowRtt: candOrder is a total order of it
+  std::uint64_t candGeneration = 0;  // bumped whenever the candidate tables are rebuilt
+  // Row of each of the catalog's hostable codes (in hostable_codes() order), -1 if none, and every
+  // row in order of its code: lookups by a forward walk over a flat array, not the map.
+  std::vector<int> hostableRows;
+  std::vector<int> rowsByCode;
+  ScratchSlot scratch;
 };
 
 struct DecisionState {

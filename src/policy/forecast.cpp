@@ -204,6 +204,35 @@ ForecastView model_forecast(const DemandModel& m, const ForecastConfig& c, const
   return {std::max(0.0, f), true};
 }
 
+std::optional<double> seasonal_rise(const DemandModel& m, const ForecastConfig& c,
+                                    std::int64_t nowMs, std::int64_t horizonMs) {
+  // The conditions under which model_forecast() uses Holt-Winters (they do not depend on the
+  // target), then its arithmetic, with the provisional level made once for every target.
+  if (c.model != ForecastModel::kHoltWinters || !m.started || !m.warm || !m.shaped_for(c) ||
+      m.openCount == 0) {
+    return std::nullopt;
+  }
+  const std::int64_t open = m.openBucket;
+  const double y = m.openSum / m.openCount;
+  const std::int64_t since = std::max<std::int64_t>(1, open - m.lastClosed);
+  const double base = m.level + static_cast<double>(since) * m.trend;
+  const double level = c.hwAlpha * (y - season_at(m, c, open)) + (1 - c.hwAlpha) * base;
+  auto at = [&](std::int64_t targetMs) {
+    const std::int64_t target = floor_div(std::max(targetMs, nowMs), c.stepMs);
+    const double f = level + static_cast<double>(target - open) * m.trend + season_at(m, c, target);
+    return std::max(0.0, f);
+  };
+  // forecast_peak()
+  double peak = at(nowMs + horizonMs);
+  const std::int64_t first = floor_div(nowMs, c.stepMs) + 1;
+  const std::int64_t last = floor_div(nowMs + horizonMs, c.stepMs);
+  for (std::int64_t b = first; b < last && b - first < c.dailyBuckets; ++b) {
+    const double v = at(b * c.stepMs);
+    if (v > peak) peak = v;
+  }
+  return std::max(0.0, peak - at(nowMs));
+}
+
 ForecastView forecast_peak(const DemandModel& m, const ForecastConfig& c, const SampleRing& ring,
                            std::int64_t nowMs, std::int64_t horizonMs) {
   ForecastView peak = model_forecast(m, c, ring, nowMs, nowMs + horizonMs);

@@ -6,6 +6,7 @@
 // controller persists it, and a restored state must decide exactly like the original).
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "common/clock.h"
@@ -117,5 +118,11 @@ ForecastView model_forecast(const DemandModel& m, const ForecastConfig& c, const
 // at the horizon itself: capacity must cover the peak before the next machine could serve.
 ForecastView forecast_peak(const DemandModel& m, const ForecastConfig& c, const SampleRing& ring,
                            std::int64_t nowMs, std::int64_t horizonMs);
+
+// forecast_rise()'s Holt-Winters case in one pass: the peak of forecast_peak() minus
+// model_forecast() at now, the same arithmetic with the provisional level made once. nullopt when
+// model_forecast() would not use Holt-Winters (EWMA, no model, or not warm yet).
+std::optional<double> seasonal_rise(const DemandModel& m, const ForecastConfig& c,
+                                    std::int64_t nowMs, std::int64_t horizonMs);
 
 }  // namespace autoplacer

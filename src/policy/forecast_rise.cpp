@@ -6,6 +6,7 @@ namespace autoplacer {
 
 double forecast_rise(const DemandModel& m, const ForecastConfig& c, const SampleRing& ring,
                      std::int64_t nowMs, std::int64_t horizonMs) {
+  if (const std::optional<double> rise = seasonal_rise(m, c, nowMs, horizonMs)) return *rise;
   const ForecastView peak = forecast_peak(m, c, ring, nowMs, horizonMs);
   double now = 0;
   if (peak.seasonal) {

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 
 #include "policy/format_fixed.h"
 
@@ -13,24 +14,34 @@ namespace {
 // "<prefix>Current avg: %.2f, Long-term avg: %.2f". A threshold pass writes one per region, and
 // glibc's float formatting was a fifth of the pass: std::to_chars rounds exactly as printf does.
 std::string with_averages(const char* prefix, double short5, double long5) {
-  std::string out(prefix);
-  out.reserve(out.size() + 64);
-  char buf[64];
+  // Written on the stack, then one string of the exact size (one allocation per message).
+  char text[256];
+  std::size_t used = 0;
+  auto put = [&](const char* from, std::size_t n) {
+    n = std::min(n, sizeof text - used);
+    std::memcpy(text + used, from, n);
+    used += n;
+  };
   auto append = [&](double x) {
-    if (append_fixed(out, x, 2)) return;
+    char buf[64];
+    if (const std::size_t n = format_fixed(buf, x, 2); n > 0) {
+      put(buf, n);
+      return;
+    }
     const auto r = std::to_chars(buf, buf + sizeof buf, x, std::chars_format::fixed, 2);
     if (r.ec == std::errc{}) {
-      out.append(buf, r.ptr);
+      put(buf, static_cast<std::size_t>(r.ptr - buf));
     } else {
       std::snprintf(buf, sizeof buf, "%.2f", x);
-      out += buf;
+      put(buf, std::strlen(buf));
     }
   };
-  out += "Current avg: ";
+  put(prefix, std::strlen(prefix));
+  put("Current avg: ", 13);
   append(short5);
-  out += ", Long-term avg: ";
+  put(", Long-term avg: ", 17);
   append(long5);
-  return out;
+  return std::string(text, used);
 }
 
 }  // namespace
