@@ -359,20 +359,27 @@ void refresh_candidates(RttCache& cache, const std::vector<int>& cand_rows) {
 void candidate_order(PlacementProblem& p, const RttCache& cache, const std::vector<int>& rows,
                      const std::vector<char>& changed) {
   const auto H = static_cast<std::size_t>(p.regions);
-  p.order.resize(rows.size() * H);
-  p.orderedRtt.resize(rows.size() * H);
+  // Appended row by row (the buffers are kept from pass to pass): no zero fill first.
+  p.order.clear();
+  p.orderedRtt.clear();
   if (H == 0) return;
+  p.order.reserve(rows.size() * H);
+  p.orderedRtt.reserve(rows.size() * H);
   for (std::size_t o = 0; o < rows.size(); ++o) {
-    int* out = &p.order[o * H];
-    double* out_rtt = &p.orderedRtt[o * H];
     if (changed[o] != 0) {
+      p.order.resize(p.order.size() + H);
+      int* out = &p.order[o * H];
       order_row(out, H, cache, rows[o], &p.rtt[o * H]);
-      for (std::size_t i = 0; i < H; ++i)
-        out_rtt[i] = p.rtt[o * H + static_cast<std::size_t>(out[i])];
+      for (std::size_t i = 0; i < H; ++i) {
+        p.orderedRtt.push_back(p.rtt[o * H + static_cast<std::size_t>(out[i])]);
+      }
     } else {
       const auto at = static_cast<std::size_t>(rows[o]) * H;
-      std::copy_n(&cache.candOrder[at], H, out);
-      std::copy_n(&cache.candOrderedRtt[at], H, out_rtt);
+      const auto from = static_cast<std::ptrdiff_t>(at);
+      const auto to = static_cast<std::ptrdiff_t>(at + H);
+      p.order.insert(p.order.end(), cache.candOrder.begin() + from, cache.candOrder.begin() + to);
+      p.orderedRtt.insert(p.orderedRtt.end(), cache.candOrderedRtt.begin() + from,
+                          cache.candOrderedRtt.begin() + to);
     }
   }
 }

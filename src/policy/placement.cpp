@@ -97,9 +97,8 @@ class Evaluator {
       ref_rem_.assign(O, 0.0);
       diff_.assign(H, 0.0);
       dirty_.assign(H, 0);
-      step_head_.assign(H, -1);
-      step_tail_.assign(H, -1);
-      ref_steps_.reserve(O * 2);
+      step_start_.assign(H + 1, 0);
+      raw_steps_.reserve(O * 2);
       snap_totals_.assign(O + 1, Totals{});
     }
   }
@@ -207,6 +206,7 @@ class Evaluator {
       const int top = *std::max_element(cap_.begin(), cap_.end());
       unbudgeted_total_ = p_.maxTotal - top;
       index_visitors();
+      index_steps();
     }
     return s;
   }
@@ -412,9 +412,7 @@ class Evaluator {
     const auto H = static_cast<std::size_t>(regions_);
     Totals t;
     if (record) {
-      ref_steps_.clear();
-      std::fill(step_head_.begin(), step_head_.end(), -1);
-      std::fill(step_tail_.begin(), step_tail_.end(), -1);
+      raw_steps_.clear();
       ref_takes_.clear();
     }
     if (from == 0) {
@@ -424,8 +422,9 @@ class Evaluator {
     } else {
       const auto k = static_cast<std::size_t>(from);
       for (std::size_t h = 0; h < H; ++h) {
-        const int first = step_head_[h];
-        const bool taken = first >= 0 && ref_steps_[static_cast<std::size_t>(first)].k < from;
+        const int first = step_start_[h];
+        const bool taken =
+            first < step_start_[h + 1] && step_k_[static_cast<std::size_t>(first)] < from;
         load_[h] = reference_load_before(h, from);
         m_[h] = taken ? machines_at(static_cast<int>(h), load_[h], true) : base_m_[h];
       }
@@ -483,7 +482,7 @@ class Evaluator {
             if (out != nullptr) out->assignment[static_cast<std::size_t>(o) * H + h] += take;
             if (record) {
               ref_takes_.push_back({i, take});
-              add_step(h, k, l);
+              raw_steps_.push_back({static_cast<int>(h), k, l});
             }
           }
           if (pass == passes - 1) t.unserved += rem;
@@ -536,25 +535,27 @@ class Evaluator {
   // Region h's load in the reference walk before the origin at position k: the load after the
   // last take of an earlier origin (exactly the value the walk held), 0 before any.
   double reference_load_before(std::size_t h, int k) const {
-    double l = 0;
-    for (int i = step_head_[h]; i >= 0;) {
-      const LoadStep& s = ref_steps_[static_cast<std::size_t>(i)];
-      if (s.k >= k) break;
-      l = s.load;
-      i = s.next;
-    }
-    return l;
+    const int* first = step_k_.data() + step_start_[h];
+    const int* last = step_k_.data() + step_start_[h + 1];
+    const int* at = std::lower_bound(first, last, k);
+    return at == first ? 0.0 : step_load_[static_cast<std::size_t>(at - 1 - step_k_.data())];
   }
 
-  void add_step(std::size_t h, int k, double load) {
-    const auto i = static_cast<int>(ref_steps_.size());
-    ref_steps_.push_back({k, load, -1});
-    if (step_tail_[h] >= 0) {
-      ref_steps_[static_cast<std::size_t>(step_tail_[h])].next = i;
-    } else {
-      step_head_[h] = i;
+  // Sorts the reference walk's steps by region (stable: by position within a region), so that
+  // reference_load_before() searches one contiguous run.
+  void index_steps() {
+    const auto H = static_cast<std::size_t>(regions_);
+    std::fill(step_start_.begin(), step_start_.end(), 0);
+    for (const RawStep& s : raw_steps_) ++step_start_[static_cast<std::size_t>(s.h) + 1];
+    for (std::size_t h = 0; h < H; ++h) step_start_[h + 1] += step_start_[h];
+    step_k_.resize(raw_steps_.size());
+    step_load_.resize(raw_steps_.size());
+    fill_at_.assign(step_start_.begin(), step_start_.end() - 1);
+    for (const RawStep& s : raw_steps_) {
+      const auto i = static_cast<std::size_t>(fill_at_[static_cast<std::size_t>(s.h)]++);
+      step_k_[i] = s.k;
+      step_load_[i] = s.load;
     }
-    step_tail_[h] = i;
   }
 
   int machines_at(int h, double load, bool is_open) const {
@@ -630,15 +631,17 @@ class Evaluator {
   // The reference walk's loads: per region, after each take, by position in order_ (ascending).
   // A walk takes at a few regions, so this is far smaller than a snapshot of every region before
   // every origin; machines follow from the load (machines_at), as in the walk.
-  // Kept as one list per region, linked through one array (no allocation per region).
-  struct LoadStep {
+  // Recorded in walk order (raw_steps_), then sorted by region (index_steps): region h's steps
+  // are [step_start_[h], step_start_[h + 1]) of step_k_ and step_load_.
+  struct RawStep {
+    int h;
     int k;
     double load;
-    int next;  // the region's next step, -1 at its last
   };
-  std::vector<LoadStep> ref_steps_;
-  std::vector<int> step_head_;          // per region, its first step (-1: none)
-  std::vector<int> step_tail_;          // per region, its last step
+  std::vector<RawStep> raw_steps_;
+  std::vector<int> step_start_;
+  std::vector<int> step_k_;
+  std::vector<double> step_load_;
   std::vector<double> reference_load_;  // per region, at the end of the reference walk
   std::vector<Totals> snap_totals_;     // O + 1: the totals before the origin at each position
   int evaluations_ = 0;
