@@ -278,7 +278,7 @@ class Evaluator {
     std::uint64_t* rewalk = rewalk_.data();
     // Region h turns dirty before the origin at position `after` walks (-1: before any): flags
     // its later visitors. Once dirty, they are flagged already.
-    auto mark = [&](std::size_t h, int after) {
+    auto mark = [&](std::size_t h, int after) __attribute__((always_inline)) {
       if (dirty_[h]) return;
       dirty_[h] = 1;
       dirty_list_.push_back(static_cast<int>(h));
