@@ -261,7 +261,8 @@ class Evaluator {
   // re-capped by the move, or carrying a different load than the reference had at that point (a
   // re-walked origin took more or less there). Clean origins are skipped: their takes, and so
   // their contribution to every total, are the reference's. Dirty origins are walked from the
-  // reference snapshot plus the load differences so far, and their differences are accumulated.
+  // reference's loads at that point plus the load differences so far, and their differences are
+  // accumulated.
   // Which origins to re-walk comes from the visitors index: when a region turns dirty, every later
   // origin whose reference walk visited it is flagged, so a move costs its re-walks and the
   // flags, not a look at every later origin's walk.
@@ -405,7 +406,8 @@ class Evaluator {
     }
   }
 
-  // Scores `open` from the origin at position `from` of order_ (0, or a reference snapshot's).
+  // Scores `open` from the origin at position `from` of order_ (0, or any, resumed from the
+  // reference walk's state there).
   double run(const std::vector<char>& open, int from, PlacementResult* out, double bound,
              bool record) {
     ++evaluations_;
@@ -622,7 +624,7 @@ class Evaluator {
   std::vector<char> running_;          // per region, 1 when it has machines now
   bool hysteresis_ = false;            // a switch penalty applies
   bool resumable_ = false;             // moves may be scored incrementally
-  bool reference_ = false;             // the snapshots below are of a reference set
+  bool reference_ = false;             // the reference tables below are of a reference set
   std::vector<int> visitors_start_;    // H + 1: region h's visitors are [start[h], start[h + 1])
   std::vector<int> visitors_;          // positions in order_, per region, ascending
   std::vector<int> fill_at_;           // scratch for index_visitors()
