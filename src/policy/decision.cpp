@@ -719,6 +719,7 @@ struct DecideScratch {
   std::vector<int> machines;
   std::vector<double> shorts, longs, obs;
   std::vector<int> nearestOfRow;
+  PlacementWorkspace placement;
 };
 
 ScratchSlot::ScratchSlot() = default;
@@ -1170,7 +1171,7 @@ Decision decide(const DecisionInput& in, DecisionState& state) {
       }
     }
   } else {
-    const PlacementResult placed = place_latency(p);
+    const PlacementResult& placed = place_latency(p, scratch.placement);
     if (placed.unservedRps > 1e-9) {
       // Demand the bounds leave unserved: say which bound.
       d.limited = true;

@@ -22,10 +22,23 @@ constexpr double kImprovement = 1e-9;
 // Precomputed orders and scratch buffers, so that scoring an open set allocates nothing.
 class Evaluator {
  public:
-  explicit Evaluator(const PlacementProblem& p)
-      : p_(p), origins_(static_cast<int>(p.demand.size())), regions_(p.regions) {
+  Evaluator() = default;
+  explicit Evaluator(const PlacementProblem& p) { reset(p); }
+
+  // Sets up for problem `p` (kept by reference until the next reset). Every table is assigned
+  // anew, so a reused evaluator (PlacementWorkspace) scores exactly as a fresh one; only the
+  // buffers' capacity carries over.
+  void reset(const PlacementProblem& p) {
+    p_ = &p;
+    origins_ = static_cast<int>(p.demand.size());
+    regions_ = p.regions;
+    reference_ = false;
+    last_move_incremental_ = false;
+    last_unserved_ = 0;
+    evaluations_ = 0;
     const auto H = static_cast<std::size_t>(regions_);
     // The caller's order when given (decide() keeps it from pass to pass), else computed.
+    own_order_.clear();
     if (p.order.size() != static_cast<std::size_t>(origins_) * H) own_order_ = nearest_first(p);
     sorted_ = own_order_.empty() ? p.order.data() : own_order_.data();
     order_.resize(static_cast<std::size_t>(origins_));
@@ -107,10 +120,10 @@ class Evaluator {
   Evaluator& operator=(const Evaluator&) = delete;
 
   double rtt(int o, int h) const {
-    return p_.rtt[static_cast<std::size_t>(o) * static_cast<std::size_t>(regions_) +
-                  static_cast<std::size_t>(h)];
+    return p_->rtt[static_cast<std::size_t>(o) * static_cast<std::size_t>(regions_) +
+                   static_cast<std::size_t>(h)];
   }
-  double demand(int o) const { return std::max(0.0, p_.demand[static_cast<std::size_t>(o)]); }
+  double demand(int o) const { return std::max(0.0, p_->demand[static_cast<std::size_t>(o)]); }
   int nearest(int o) const {
     return sorted_[static_cast<std::size_t>(o) * static_cast<std::size_t>(regions_)];
   }
@@ -166,7 +179,7 @@ class Evaluator {
     out.total = t.machines;
     out.objective = reference_score_;
     out.evaluations = evaluations_;
-    if (p_.verifyIncremental) {
+    if (p_->verifyIncremental) {
       PlacementResult walked;
       score(open, &walked);
       if (walked.machines != out.machines || walked.load != out.load ||
@@ -204,7 +217,7 @@ class Evaluator {
       // The walk never met maxTotal, so budget checks cannot change a move's walk either unless
       // the move's own total comes near it (checked after each move).
       const int top = *std::max_element(cap_.begin(), cap_.end());
-      unbudgeted_total_ = p_.maxTotal - top;
+      unbudgeted_total_ = p_->maxTotal - top;
       index_visitors();
       index_steps();
     }
@@ -219,7 +232,7 @@ class Evaluator {
       const double fast = score_changed_walks(open, a, b, k);
       if (!std::isnan(fast)) {
         last_move_incremental_ = true;
-        if (p_.verifyIncremental) verify(open, k, fast);
+        if (p_->verifyIncremental) verify(open, k, fast);
         return fast;
       }
     }
@@ -273,7 +286,7 @@ class Evaluator {
     const auto H = static_cast<std::size_t>(regions_);
     const auto O = static_cast<std::size_t>(origins_);
     const char* is_open = open.data();
-    const int first_use = std::max(1, p_.minPerRegion);
+    const int first_use = std::max(1, p_->minPerRegion);
     dirty_list_.clear();
     rewalked_.clear();
     std::uint64_t* rewalk = rewalk_.data();
@@ -367,12 +380,12 @@ class Evaluator {
                       int switches) const {
     const double served = total_demand_ - unserved;
     const double mean = served > 0 ? weighted / served : 0;
-    double objective = (by_reference_ ? weighted * rtt_scale_ : mean) + p_.costWeightMs * machines;
+    double objective = (by_reference_ ? weighted * rtt_scale_ : mean) + p_->costWeightMs * machines;
     if (total_demand_ > 0) {
       objective += (kUnservedPenaltyMs * unserved + kFarPenaltyMs * far) / total_demand_;
     }
-    if (machines > p_.maxTotal) objective += kOverBudgetPenaltyMs * (machines - p_.maxTotal);
-    return objective + p_.switchPenaltyMs * switches;
+    if (machines > p_->maxTotal) objective += kOverBudgetPenaltyMs * (machines - p_->maxTotal);
+    return objective + p_->switchPenaltyMs * switches;
   }
 
   // The first position in order_ whose reference walk visited region h (origins_ if none).
@@ -434,9 +447,9 @@ class Evaluator {
     }
     const char* is_open = open.data();
     if (out != nullptr) out->assignment.assign(static_cast<std::size_t>(origins_) * H, 0.0);
-    const bool limited = p_.maxRttMs > 0;
+    const bool limited = p_->maxRttMs > 0;
     const int passes = limited ? 2 : 1;
-    const int first_use = std::max(1, p_.minPerRegion);
+    const int first_use = std::max(1, p_->minPerRegion);
     // Switches certain before any walk: running regions closed without a floor stay empty,
     // regions with machines before any load are in use.
     int fixed_switches = 0;
@@ -467,8 +480,8 @@ class Evaluator {
             const auto h = static_cast<std::size_t>(row[i]);
             if (!is_open[h]) continue;
             const double r = rtt_row[i];
-            if (limited && pass == 0 && r > p_.maxRttMs) break;
-            const int allowed = std::min(cap_[h], m_[h] + std::max(0, p_.maxTotal - t.machines));
+            if (limited && pass == 0 && r > p_->maxRttMs) break;
+            const int allowed = std::min(cap_[h], m_[h] + std::max(0, p_->maxTotal - t.machines));
             if (m_[h] == 0 && allowed < first_use) continue;
             double& l = load_[h];
             const double take = std::min(rem, allowed * per_machine_ - l);
@@ -476,7 +489,7 @@ class Evaluator {
             l += take;
             rem -= take;
             t.weighted += take * r;
-            if (limited && r > p_.maxRttMs) t.far += take;
+            if (limited && r > p_->maxRttMs) t.far += take;
             const int now_m = machines_at(row[i], l, true);
             if (hysteresis_ && m_[h] == 0 && now_m > 0 && running_[h] == 0) ++t.walkSwitches;
             t.machines += now_m - m_[h];
@@ -497,9 +510,9 @@ class Evaluator {
         }
         if (can_stop) {
           const double lower =
-              t.weighted * rtt_scale_ + p_.costWeightMs * t.machines +
+              t.weighted * rtt_scale_ + p_->costWeightMs * t.machines +
               (kUnservedPenaltyMs * t.unserved + kFarPenaltyMs * t.far) * per_total +
-              p_.switchPenaltyMs * (fixed_switches + t.walkSwitches);
+              p_->switchPenaltyMs * (fixed_switches + t.walkSwitches);
           if (lower >= stop_at) return lower;
         }
       }
@@ -516,12 +529,12 @@ class Evaluator {
     const double served = total_demand_ - t.unserved;
     const double mean = served > 0 ? t.weighted / served : 0;
     double objective =
-        (by_reference_ ? t.weighted * rtt_scale_ : mean) + p_.costWeightMs * t.machines;
+        (by_reference_ ? t.weighted * rtt_scale_ : mean) + p_->costWeightMs * t.machines;
     if (total_demand_ > 0) {
       objective += (kUnservedPenaltyMs * t.unserved + kFarPenaltyMs * t.far) / total_demand_;
     }
-    if (t.machines > p_.maxTotal) objective += kOverBudgetPenaltyMs * (t.machines - p_.maxTotal);
-    objective += p_.switchPenaltyMs * switches;
+    if (t.machines > p_->maxTotal) objective += kOverBudgetPenaltyMs * (t.machines - p_->maxTotal);
+    objective += p_->switchPenaltyMs * switches;
     if (out != nullptr) {
       out->machines = m_;
       out->load = load_;
@@ -569,15 +582,15 @@ class Evaluator {
       const double x = load * machines_per_load_ - 1e-9;
       m = static_cast<int>(x);
       if (static_cast<double>(m) < x) ++m;
-      m = std::max({m, 1, p_.minPerRegion});
+      m = std::max({m, 1, p_->minPerRegion});
     }
-    if (floor > 0) m = std::max({m, floor, p_.minPerRegion});
+    if (floor > 0) m = std::max({m, floor, p_->minPerRegion});
     return std::min(m, max_machines_[static_cast<std::size_t>(h)]);
   }
 
-  const PlacementProblem& p_;
-  int origins_;
-  int regions_;
+  const PlacementProblem* p_ = nullptr;
+  int origins_ = 0;
+  int regions_ = 0;
   std::vector<int> own_order_;   // nearest_first(p) when the problem has no order
   const int* sorted_ = nullptr;  // O x H: per origin, regions by RTT
   std::vector<int> order_;       // origins by demand, largest first
@@ -834,15 +847,33 @@ PlacementResult evaluate_placement(const PlacementProblem& p, const std::vector<
   return r;
 }
 
-PlacementResult place_latency(const PlacementProblem& p) {
+struct PlacementWorkspace::Impl {
+  Evaluator evaluator;
   PlacementResult result;
+};
+
+PlacementWorkspace::PlacementWorkspace() = default;
+PlacementWorkspace::~PlacementWorkspace() = default;
+PlacementWorkspace::PlacementWorkspace(PlacementWorkspace&&) noexcept = default;
+PlacementWorkspace& PlacementWorkspace::operator=(PlacementWorkspace&&) noexcept = default;
+
+PlacementResult place_latency(const PlacementProblem& p) {
+  PlacementWorkspace workspace;
+  return place_latency(p, workspace);
+}
+
+const PlacementResult& place_latency(const PlacementProblem& p, PlacementWorkspace& workspace) {
+  if (!workspace.impl_) workspace.impl_ = std::make_unique<PlacementWorkspace::Impl>();
+  PlacementResult& result = workspace.impl_->result;
   if (p.regions <= 0 || p.rtt.size() != p.demand.size() * static_cast<std::size_t>(p.regions) ||
       p.targetPerMachine <= 0) {
+    result = PlacementResult{};
     result.machines.assign(static_cast<std::size_t>(std::max(0, p.regions)), 0);
     result.load.assign(static_cast<std::size_t>(std::max(0, p.regions)), 0);
     return result;
   }
-  Evaluator ev(p);
+  Evaluator& ev = workspace.impl_->evaluator;
+  ev.reset(p);
   const int H = p.regions;
 
   // Every origin at its nearest region that may open: the latency limit, and the cold start.

@@ -11,6 +11,7 @@
 // (drop, add, swap) until no move helps; the test compares it against the exhaustive optimum on
 // small cases. Scoring stops early once a set provably cannot beat the best known one.
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 namespace autoplacer {
@@ -100,6 +101,26 @@ PlacementResult evaluate_placement(const PlacementProblem& p, const std::vector<
 
 // The greedy + local improvement search.
 PlacementResult place_latency(const PlacementProblem& p);
+
+// What place_latency() allocates, kept from call to call: decide() holds one in its transient
+// cache, so that a pass allocates none of the search's tables. Capacity only: a result is the same
+// with a fresh workspace or a reused one. Move-only.
+class PlacementWorkspace {
+ public:
+  PlacementWorkspace();
+  ~PlacementWorkspace();
+  PlacementWorkspace(PlacementWorkspace&&) noexcept;
+  PlacementWorkspace& operator=(PlacementWorkspace&&) noexcept;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  friend const PlacementResult& place_latency(const PlacementProblem&, PlacementWorkspace&);
+};
+
+// The same search with its tables in `workspace`; the result lives there too, valid until the
+// workspace's next use.
+const PlacementResult& place_latency(const PlacementProblem& p, PlacementWorkspace& workspace);
 
 // Exhaustive search over every open set; H <= 16. For tests. With `caps`, over every machine cap
 // per region as well (0 = closed, 1..maxPerRegion), the space partialRegions searches; keep H and

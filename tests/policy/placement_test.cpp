@@ -246,6 +246,33 @@ TEST(Latency, GivenOrderedRttMatchesComputedOne) {
   }
 }
 
+// A workspace reused across problems of every size and shape gives what a fresh one gives.
+TEST(Latency, ReusedWorkspaceGivesTheSameResultAsAFreshOne) {
+  std::mt19937_64 rng(91);
+  std::uniform_real_distribution<double> dem(0, 300), cost(0, 30);
+  std::uniform_int_distribution<int> nh(1, 12), no(0, 9), coin(0, 9);
+  PlacementWorkspace workspace;
+  for (int c = 0; c < 200; ++c) {
+    const int H = nh(rng), O = no(rng);
+    PlacementProblem p = random_plane(rng, H, O, dem);
+    p.costWeightMs = cost(rng);
+    p.maxPerRegion = 1 + coin(rng);
+    p.maxRttMs = coin(rng) == 0 ? 80 : 0;
+    p.running.assign(static_cast<std::size_t>(H), 0);
+    for (char& r : p.running) r = coin(rng) < 3;
+    p.switchPenaltyMs = coin(rng) < 5 ? 1 : 0;
+    if (coin(rng) == 0) p.targetPerMachine = 0;  // bad input in between
+    const PlacementResult fresh = place_latency(p);
+    const PlacementResult& reused = place_latency(p, workspace);
+    EXPECT_EQ(reused.machines, fresh.machines) << "case " << c;
+    EXPECT_EQ(reused.load, fresh.load) << "case " << c;
+    EXPECT_EQ(reused.assignment, fresh.assignment) << "case " << c;
+    EXPECT_EQ(reused.objective, fresh.objective) << "case " << c;
+    EXPECT_EQ(reused.unservedRps, fresh.unservedRps) << "case " << c;
+    EXPECT_EQ(reused.evaluations, fresh.evaluations) << "case " << c;
+  }
+}
+
 // The warm-started search (running set, switch penalty, incremental move scoring) against the
 // exhaustive optimum of the same objective.
 TEST(Latency, WarmSearchAgainstExactOptimumOnRandomSmallCases) {
