@@ -33,78 +33,6 @@ std::int64_t ms(TimePoint t) {
   return t.time_since_epoch().count();
 }
 
-// printf-style messages for reasons. A pass formats one per region, and glibc's float formatting
-// was a tenth of a pass, so the few conversions used here (%d, %s, %.Nf, %%) are done with
-// std::to_chars, which rounds exactly as printf does; anything else falls back to vsnprintf.
-std::string sfmt(const char* format, ...) __attribute__((format(printf, 1, 2)));
-std::string sfmt(const char* format, ...) {
-  va_list args;
-  va_start(args, format);
-  va_list fallback;
-  va_copy(fallback, args);
-  // Written into a buffer on the stack, then one string of the exact size (one allocation).
-  char text[512];
-  std::size_t used = 0;
-  std::string spill;  // used only when the text outgrows `text`
-  auto put = [&](const char* from, std::size_t n) {
-    if (spill.empty() && used + n <= sizeof text) {
-      std::memcpy(text + used, from, n);
-      used += n;
-      return;
-    }
-    if (spill.empty()) spill.assign(text, used);
-    spill.append(from, n);
-  };
-  bool ok = true;
-  for (const char* f = format; *f != '\0' && ok; ++f) {
-    if (*f != '%') {
-      // The literal text up to the next conversion, in one append.
-      const char* end = strchrnul(f + 1, '%');
-      put(f, static_cast<std::size_t>(end - f));
-      f = end - 1;
-      continue;
-    }
-    char buf[64];
-    const char c = *++f;
-    if (c == '%') {
-      put("%", 1);
-    } else if (c == 'd') {
-      const auto r = std::to_chars(buf, buf + sizeof buf, va_arg(args, int));
-      put(buf, static_cast<std::size_t>(r.ptr - buf));
-    } else if (c == 's') {
-      const char* str = va_arg(args, const char*);
-      put(str, std::strlen(str));
-    } else if (c == '.' && f[1] >= '0' && f[1] <= '9' && f[2] == 'f') {
-      const double x = va_arg(args, double);
-      const auto n = format_fixed(buf, x, f[1] - '0');
-      if (n > 0) {
-        put(buf, n);
-      } else {
-        const auto r =
-            std::to_chars(buf, buf + sizeof buf, x, std::chars_format::fixed, f[1] - '0');
-        ok = r.ec == std::errc{};
-        if (ok) put(buf, static_cast<std::size_t>(r.ptr - buf));
-      }
-      f += 2;
-    } else {
-      ok = false;
-    }
-  }
-  va_end(args);
-  std::string out;
-  if (!ok) {
-    char fb[256];
-    std::vsnprintf(fb, sizeof fb, format, fallback);
-    out = fb;
-  } else if (spill.empty()) {
-    out.assign(text, used);
-  } else {
-    out = std::move(spill);
-  }
-  va_end(fallback);
-  return out;
-}
-
 // A number with `precision` (0..2) decimals, for MessageText; only for values fixed_fits().
 struct Fixed {
   double x;
@@ -148,6 +76,66 @@ class MessageText {
   std::size_t used_ = 0;
   std::string spill_;  // used only when the text outgrows `text_`
 };
+
+// printf-style messages for reasons. A pass formats one per region, and glibc's float formatting
+// was a tenth of a pass, so the few conversions used here (%d, %s, %.Nf, %%) are done with
+// std::to_chars, which rounds exactly as printf does; anything else falls back to vsnprintf.
+std::string sfmt(const char* format, ...) __attribute__((format(printf, 1, 2)));
+std::string sfmt(const char* format, ...) {
+  va_list args;
+  va_start(args, format);
+  va_list fallback;
+  va_copy(fallback, args);
+  // Written into a buffer on the stack, then one string of the exact size (one allocation).
+  MessageText text;
+  auto put = [&](const char* from, std::size_t n) { text << std::string_view(from, n); };
+  bool ok = true;
+  for (const char* f = format; *f != '\0' && ok; ++f) {
+    if (*f != '%') {
+      // The literal text up to the next conversion, in one append.
+      const char* end = strchrnul(f + 1, '%');
+      put(f, static_cast<std::size_t>(end - f));
+      f = end - 1;
+      continue;
+    }
+    char buf[64];
+    const char c = *++f;
+    if (c == '%') {
+      put("%", 1);
+    } else if (c == 'd') {
+      const auto r = std::to_chars(buf, buf + sizeof buf, va_arg(args, int));
+      put(buf, static_cast<std::size_t>(r.ptr - buf));
+    } else if (c == 's') {
+      const char* str = va_arg(args, const char*);
+      put(str, std::strlen(str));
+    } else if (c == '.' && f[1] >= '0' && f[1] <= '9' && f[2] == 'f') {
+      const double x = va_arg(args, double);
+      const auto n = format_fixed(buf, x, f[1] - '0');
+      if (n > 0) {
+        put(buf, n);
+      } else {
+        const auto r =
+            std::to_chars(buf, buf + sizeof buf, x, std::chars_format::fixed, f[1] - '0');
+        ok = r.ec == std::errc{};
+        if (ok) put(buf, static_cast<std::size_t>(r.ptr - buf));
+      }
+      f += 2;
+    } else {
+      ok = false;
+    }
+  }
+  va_end(args);
+  std::string out;
+  if (!ok) {
+    char fb[256];
+    std::vsnprintf(fb, sizeof fb, format, fallback);
+    out = fb;
+  } else {
+    out = text.str();
+  }
+  va_end(fallback);
+  return out;
+}
 
 // std::string's order (bytes as unsigned char, then length), inline: region codes are three
 // bytes, and a call to memcmp for each comparison of the per-pass merges was a tenth of a pass.

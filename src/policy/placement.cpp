@@ -606,10 +606,9 @@ class Evaluator {
   std::vector<double> own_sorted_rtt_;  // when the problem has no orderedRtt
   const double* sorted_rtt_ = nullptr;  // O x H: rtt(o, sorted_[o][i])
   std::vector<int> cap_;                // per region, see cap()
-  // The reference walk, for score_changed_walks(): per position in order_, the takes by row
-  // position, the weighted RTT and the demand left.
-  // The reference walk's takes: origin at position k took ref_takes_[i].take at row position
-  // ref_takes_[i].at for i in [ref_take_start_[k], ref_take_start_[k + 1]).
+  // The reference walk, for score_changed_walks(): per position k in order_, the takes (origin k
+  // took ref_takes_[i].take at row position ref_takes_[i].at, for i in [ref_take_start_[k],
+  // ref_take_start_[k + 1])), the weighted RTT and the demand left.
   struct Take {
     int at;
     double take;
