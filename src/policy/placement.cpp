@@ -203,8 +203,21 @@ class Evaluator {
       last_unserved_ = reference_unserved_;
       return reference_score_;
     }
+    // A new reference after a move: the walks of the origins before the first one that visited a
+    // changed region are the old reference's, so the recording walk resumes there and keeps
+    // their tables (the same operations from the same state as a full walk: the same result).
+    int from = 0;
+    if (reference_ && open.size() == reference_open_.size()) {
+      from = origins_;
+      for (std::size_t h = 0; h < open.size(); ++h) {
+        if (open[h] != reference_open_[h] || cap_[h] != reference_cap_[h]) {
+          from = std::min(from, first_affected(static_cast<int>(h)));
+        }
+      }
+    }
     reference_ = resumable_;
-    const double s = run(open, 0, nullptr, std::numeric_limits<double>::infinity(), reference_);
+    const double s = run(open, reference_ ? from : 0, nullptr,
+                         std::numeric_limits<double>::infinity(), reference_);
     reference_m_ = m_;
     if (reference_) {
       reference_open_ = open;
@@ -220,8 +233,20 @@ class Evaluator {
       unbudgeted_total_ = p_->maxTotal - top;
       index_visitors();
       index_steps();
+      if (p_->verifyIncremental && from > 0) verify_reference(open, s);
     }
     return s;
+  }
+
+  // Test hook (PlacementProblem::verifyIncremental): a resumed reference walk must give what a
+  // full walk gives, to the last bit.
+  void verify_reference(const std::vector<char>& open, double resumed) {
+    const double walked = run(open, 0, nullptr, std::numeric_limits<double>::infinity(), false);
+    if (walked != resumed || m_ != reference_m_ || load_ != reference_load_ ||
+        last_unserved_ != reference_unserved_) {
+      std::fprintf(stderr, "placement: resumed reference %.17g, walked %.17g\n", resumed, walked);
+      std::abort();
+    }
   }
   double score_move(const std::vector<char>& open, int a, int b, double bound) {
     last_move_incremental_ = false;
@@ -427,8 +452,9 @@ class Evaluator {
     const auto H = static_cast<std::size_t>(regions_);
     Totals t;
     if (record) {
-      raw_steps_.clear();
-      ref_takes_.clear();
+      // The tables of the origins before `from` stay; the walk records the rest anew.
+      ref_takes_.resize(static_cast<std::size_t>(ref_take_start_[static_cast<std::size_t>(from)]));
+      while (!raw_steps_.empty() && raw_steps_.back().k >= from) raw_steps_.pop_back();
     }
     if (from == 0) {
       std::fill(load_.begin(), load_.end(), 0.0);
