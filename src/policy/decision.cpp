@@ -685,6 +685,7 @@ void recycle(PlacementProblem& p) {
   take(fresh.closed, p.closed);
   take(fresh.running, p.running);
   take(fresh.order, p.order);
+  take(fresh.orderedRtt, p.orderedRtt);
   fresh.regionRtt = std::move(p.regionRtt);
   p = std::move(fresh);
 }
@@ -902,7 +903,7 @@ Decision decide(const DecisionInput& in, DecisionState& state) {
   {
     // Every origin code of the read and of the state, in order, each once: one merge of the
     // three sorted maps, and forward walks over the cache's rows and the p95 map.
-    static const std::string kInvalid = "invalid value";
+    constexpr std::string_view kInvalid = "invalid value";
     auto rps = in.demand.rps.begin();
     const auto rps_end = in.demand.rps.end();
     auto unk = in.demand.unknown.begin();

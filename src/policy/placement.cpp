@@ -124,9 +124,6 @@ class Evaluator {
                    static_cast<std::size_t>(h)];
   }
   double demand(int o) const { return std::max(0.0, p_->demand[static_cast<std::size_t>(o)]); }
-  int nearest(int o) const {
-    return sorted_[static_cast<std::size_t>(o) * static_cast<std::size_t>(regions_)];
-  }
   const int* sorted() const { return sorted_; }
   int floor(int h) const { return floor_[static_cast<std::size_t>(h)]; }
 
@@ -191,11 +188,12 @@ class Evaluator {
     }
   }
 
-  // Incremental scoring of moves. set_reference() scores a set and keeps the state of the walk
-  // before each origin and where each origin's walk ended. A move that opens or closes regions a
-  // and b (b = -1 for one) cannot change the walk of origins before the first one whose walk
-  // reached a or b, so score_move() resumes from there: the same operations in the same order as
-  // a full score, hence the same result to the last bit.
+  // Incremental scoring of moves. set_reference() scores a set and keeps its walk's tables: the
+  // totals before each origin, each origin's takes and where its walk ended, each region's load
+  // after each take, and which origins visited each region. A move that opens, closes or re-caps
+  // regions a and b (b = -1 for one) cannot change the walk of origins before the first one whose
+  // walk reached a or b; score_move() re-walks only the origins it changes
+  // (score_changed_walks), or resumes the walk there when the budget is near.
   double set_reference(const std::vector<char>& open) {
     // The same set and caps as the reference already held (the search's phases hand over their
     // result): nothing to walk.
@@ -216,8 +214,7 @@ class Evaluator {
       }
     }
     reference_ = resumable_;
-    const double s = run(open, reference_ ? from : 0, nullptr,
-                         std::numeric_limits<double>::infinity(), reference_);
+    const double s = run(open, from, nullptr, std::numeric_limits<double>::infinity(), reference_);
     reference_m_ = m_;
     if (reference_) {
       reference_open_ = open;
@@ -355,13 +352,13 @@ class Evaluator {
           rem -= take;
           weighted += take * rtt_row[i];
           diff_[h] += take;
-          if (!dirty_[h]) mark(h, static_cast<int>(k));
+          mark(h, static_cast<int>(k));
         }
         for (int t = ref_take_start_[k]; t < ref_take_start_[k + 1]; ++t) {
           const Take& ref = ref_takes_[static_cast<std::size_t>(t)];
           const auto h = static_cast<std::size_t>(row[ref.at]);
           diff_[h] -= ref.take;
-          if (!dirty_[h]) mark(h, static_cast<int>(k));
+          mark(h, static_cast<int>(k));
         }
         rewalked_.push_back({static_cast<int>(k), reach});
         d_weighted += weighted - ref_weighted_[k];
@@ -497,7 +494,6 @@ class Evaluator {
         if (pass == 0) rem = demand(o);
         int end = -1;
         const double weighted_before = t.weighted;
-
         if (rem > 0) {
           const int* row = &sorted_[static_cast<std::size_t>(o) * H];
           const double* rtt_row = &sorted_rtt_[static_cast<std::size_t>(o) * H];
