@@ -16,7 +16,7 @@ PlacerPass DecisionPlacer::pass(const DemandReading& demand, const FleetObservat
   in_.now = now;
   Decision d = decide(in_, state_);
   PlacerPass out;
-  out.desired = std::move(d.desired);
+  out.desired = {d.desired.begin(), d.desired.end()};
   out.retire = d.retire;
   out.limited = d.limited;
   for (const auto& [code, rd] : d.regions) {

@@ -456,7 +456,7 @@ void PolicyReconciler::update_status(const PassResult& r, const FleetObservation
   std::map<std::string, int> current;
   for (const auto& [region, m] : fleet.regions)
     if (m.active() > 0) current[region] = m.active();
-  status_.set_placement(std::move(current), d.desired);
+  status_.set_placement(std::move(current), {d.desired.begin(), d.desired.end()});
 
   for (const auto& [region, rd] : d.regions) {
     if (rd.desired == rd.current && rd.direction == Direction::kNone) continue;

@@ -10,9 +10,6 @@
 #include <cstring>
 #include <numeric>
 #include <set>
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 #include "policy/damping.h"
 #include "policy/decision_state.h"
@@ -464,19 +461,30 @@ RegionState& state_of(RegionWork& w, DecisionState& state) {
   return *w.state;
 }
 
-// map.insert_or_assign(key, value) for keys that mostly come in increasing order: a key above the
-// last goes in at the end by emplace_hint, which compares once (insert_or_assign with a hint
-// searches the position twice); one equal to the last (a catalog listing a code twice) is
-// assigned, as insert_or_assign would; any other takes the general path.
-template <class Map, class Value>
-void insert_or_assign_last(Map& map, const std::string& key, Value&& value) {
-  const int c = map.empty() ? -1 : compare_codes(std::prev(map.end())->first, key);
-  if (c < 0) {
-    map.emplace_hint(map.end(), key, std::forward<Value>(value));
-  } else if (c == 0) {
-    std::prev(map.end())->second = std::forward<Value>(value);
+// Appends (key, value) to `seq`, the sequence of a flat map being built with keys mostly in
+// increasing order: no search, no shifting. A key equal to the last assigns (a catalog listing a
+// code twice), as insert_or_assign would; a smaller one clears `ordered`.
+template <class Seq, class Value>
+void append_entry(Seq& seq, bool& ordered, const std::string& key, Value&& value) {
+  if (!seq.empty()) {
+    const int c = compare_codes(seq.back().first, key);
+    if (c == 0) {
+      seq.back().second = std::forward<Value>(value);
+      return;
+    }
+    if (c > 0) ordered = false;
+  }
+  seq.emplace_back(key, std::forward<Value>(value));
+}
+
+// Hands a sequence built by append_entry to its map. decide() merges sorted sources, so the keys
+// come in order; if they ever did not, the map sorts them itself (and keeps one of equal keys).
+template <class Map>
+void adopt_entries(Map& map, typename Map::sequence_type&& seq, bool ordered) {
+  if (ordered) {
+    map.adopt_sequence(boost::container::ordered_unique_range, std::move(seq));
   } else {
-    map.insert_or_assign(key, std::forward<Value>(value));
+    map.adopt_sequence(std::move(seq));
   }
 }
 
@@ -484,6 +492,14 @@ void insert_or_assign_last(Map& map, const std::string& key, Value&& value) {
 void finish(Decision& d, std::vector<RegionWork>& work, DecisionState& state,
             const PlacementPolicySpec& spec, std::int64_t now, bool record) {
   const std::int64_t keep = longest_period_ms(spec.behavior);
+  // Regions mostly come in code order: appended to the maps' sequences, which are handed back
+  // sorted. The work list is not used after finish(): its decisions (and messages) move into the
+  // result.
+  auto desired_seq = d.desired.extract_sequence();
+  auto regions_seq = d.regions.extract_sequence();
+  bool desired_ordered = true, regions_ordered = true;
+  desired_seq.reserve(desired_seq.size() + work.size());
+  regions_seq.reserve(regions_seq.size() + work.size());
   for (RegionWork& w : work) {
     RegionDecision& r = w.out;
     r.current = w.current;
@@ -491,11 +507,9 @@ void finish(Decision& d, std::vector<RegionWork>& work, DecisionState& state,
                   : r.desired < w.current ? Direction::kDown
                                           : Direction::kNone;
     const int desired = r.desired;
-    // Regions mostly come in code order: hinted inserts then cost one comparison each. The work
-    // list is not used after finish(): its decisions (and messages) move into the result.
-    if (desired > 0) insert_or_assign_last(d.desired, *w.code, desired);
+    if (desired > 0) append_entry(desired_seq, desired_ordered, *w.code, desired);
     if (desired > 0 || w.current > 0 || r.demandRps > 0 || r.proposed > 0 || w.nearestForDemand) {
-      insert_or_assign_last(d.regions, *w.code, std::move(r));
+      append_entry(regions_seq, regions_ordered, *w.code, std::move(r));
     }
     if (!record) continue;
     if (desired == w.current && w.state == nullptr) continue;
@@ -508,6 +522,8 @@ void finish(Decision& d, std::vector<RegionWork>& work, DecisionState& state,
         rs.removedAtMs && (!rs.addedAtMs || *rs.addedAtMs <= *rs.removedAtMs);
     if (w.current > 0 && desired == 0 && !removal_recorded) rs.removedAtMs = now;
   }
+  adopt_entries(d.desired, std::move(desired_seq), desired_ordered);
+  adopt_entries(d.regions, std::move(regions_seq), regions_ordered);
   // Forget regions with nothing left to remember (bounded state).
   for (auto it = state.regions.begin(); it != state.regions.end();) {
     const RegionState& s = it->second;
@@ -523,23 +539,6 @@ void finish(Decision& d, std::vector<RegionWork>& work, DecisionState& state,
       ++it;
     }
   }
-}
-
-// sum[h] += x[h] * k for every x[h] > 0 (not NaN), h < n, two at a time where SSE2 is there. A
-// select rather than a branch (x is sparse, the branch mispredicted): adding +0 leaves every sum
-// as it was, as none is ever -0 (k >= 0).
-void add_positive_scaled(double* sum, const double* x, std::size_t n, double k) {
-  std::size_t h = 0;
-#if defined(__SSE2__)
-  const __m128d zero = _mm_setzero_pd();
-  const __m128d kk = _mm_set1_pd(k);
-  for (; h + 2 <= n; h += 2) {
-    const __m128d v = _mm_loadu_pd(x + h);
-    const __m128d add = _mm_and_pd(_mm_cmpgt_pd(v, zero), _mm_mul_pd(v, kk));
-    _mm_storeu_pd(sum + h, _mm_add_pd(_mm_loadu_pd(sum + h), add));
-  }
-#endif
-  for (; h < n; ++h) sum[h] += x[h] > 0 ? x[h] * k : 0.0;
 }
 
 // Bounds that always hold: pinned floor, minPerRegion, maxPerRegion, maxCreatesPerPass, maxTotal,
@@ -672,7 +671,8 @@ void hold_everything(Decision& d, std::vector<RegionWork>& work, const CapacityS
 }
 
 // A problem for this pass in the buffers of the last one: every field at its default, the vectors
-// empty but with their capacity; regionRtt kept as it was (decide() knows whether it is current).
+// empty but with their capacity; regionRtt and regionOrder kept as they were (decide() knows
+// whether they are current).
 void recycle(PlacementProblem& p) {
   PlacementProblem fresh;
   auto take = [](auto& to, auto& from) {
@@ -687,6 +687,7 @@ void recycle(PlacementProblem& p) {
   take(fresh.order, p.order);
   take(fresh.orderedRtt, p.orderedRtt);
   fresh.regionRtt = std::move(p.regionRtt);
+  fresh.regionOrder = std::move(p.regionOrder);
   p = std::move(fresh);
 }
 
@@ -988,6 +989,7 @@ Decision decide(const DecisionInput& in, DecisionState& state) {
   refresh_candidates(state.cache, cand_rows);
   if (scratch.regionRttGeneration != cache.candGeneration) {
     p.regionRtt = cache.candRtt;
+    p.regionOrder = nearest_regions(p.regionRtt, p.regions);
     scratch.regionRttGeneration = cache.candGeneration;
   }
   std::vector<char>& rtt_changed = scratch.rttChanged;  // an observed latency replaced the model
@@ -1176,15 +1178,13 @@ Decision decide(const DecisionInput& in, DecisionState& state) {
       return text;
     };
     // Observed demand each region serves: its share of each origin's sizing demand, scaled to the
-    // observed one (summed over origins in order, row by row).
+    // observed one (summed over origins in order).
     std::vector<double>& obs_load = scratch.obsLoad;
     obs_load.assign(Hs, 0.0);
-    if (!placed.assignment.empty()) {
-      for (std::size_t o = 0; o < origins.size(); ++o) {
-        const double ratio = origins[o].sizing > 0 ? origins[o].observed / origins[o].sizing : 0;
-        const double* row = &placed.assignment[o * Hs];
-        add_positive_scaled(obs_load.data(), row, Hs, ratio);
-      }
+    for (const PlacementResult::Served& s : placed.assignment) {
+      const OriginView& og = origins[static_cast<std::size_t>(s.origin)];
+      const double ratio = og.sizing > 0 ? og.observed / og.sizing : 0;
+      obs_load[static_cast<std::size_t>(s.region)] += s.rps * ratio;
     }
     for (std::size_t h = 0; h < Hs; ++h) {
       RegionWork& w = work[cand_work[h]];

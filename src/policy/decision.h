@@ -3,6 +3,7 @@
 // with a reason per region out. No I/O, no clock reads, no globals: the same inputs always give
 // the same output, so every rule is table-testable. The controller and the backtest both call
 // decide(); nothing else decides placement.
+#include <boost/container/flat_map.hpp>
 #include <boost/json/fwd.hpp>
 #include <map>
 #include <optional>
@@ -55,11 +56,17 @@ struct RegionDecision {
   std::string message;
 };
 
+// Region code -> T, sorted by code. A sorted vector rather than a std::map: decide() builds one
+// per pass in code order (no node per region to allocate and free), and callers only look up and
+// iterate.
+template <class T>
+using RegionMap = boost::container::flat_map<std::string, T>;
+
 struct Decision {
   TimePoint at{};
-  std::map<std::string, int> desired;                 // hostable region -> machines (all > 0)
-  std::map<std::string, RegionDecision> regions;      // every region with current or desired > 0,
-                                                      // or with demand
+  RegionMap<int> desired;                  // hostable region -> machines (all > 0)
+  RegionMap<RegionDecision> regions;       // every region with current or desired > 0, or with
+                                           // demand
   RetireAction retire = RetireAction::kStop;          // how surplus machines retire
   bool heldAll = false;                               // demand unknown everywhere: nothing changed
   std::string heldReason;

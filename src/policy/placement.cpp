@@ -41,18 +41,25 @@ class Evaluator {
     own_order_.clear();
     if (p.order.size() != static_cast<std::size_t>(origins_) * H) own_order_ = nearest_first(p);
     sorted_ = own_order_.empty() ? p.order.data() : own_order_.data();
-    order_.resize(static_cast<std::size_t>(origins_));
-    std::iota(order_.begin(), order_.end(), 0);
-    // Stable, by demand descending; for a few dozen origins an insertion sort, which allocates no
-    // buffer.
+    // By demand descending, ties by index (a stable sort of 0..O-1). For a few dozen origins an
+    // insertion sort, which allocates no buffer, from the last problem's order when it had as many
+    // origins: demand moves little from pass to pass, so that order is nearly sorted already.
+    if (order_.size() != static_cast<std::size_t>(origins_) || order_.size() > 64) {
+      order_.resize(static_cast<std::size_t>(origins_));
+      std::iota(order_.begin(), order_.end(), 0);
+    }
     if (order_.size() > 64) {
       std::stable_sort(order_.begin(), order_.end(),
                        [&](int a, int b) { return demand(a) > demand(b); });
     } else {
+      auto before = [&](int a, int b) {
+        const double da = demand(a), db = demand(b);
+        return da > db || (da == db && a < b);
+      };
       for (std::size_t i = 1; i < order_.size(); ++i) {
         const int o = order_[i];
         std::size_t j = i;
-        for (; j > 0 && demand(order_[j - 1]) < demand(o); --j) order_[j] = order_[j - 1];
+        for (; j > 0 && before(o, order_[j - 1]); --j) order_[j] = order_[j - 1];
         order_[j] = o;
       }
     }
@@ -67,13 +74,16 @@ class Evaluator {
     machines_per_load_ = 1 / per_machine_;
     max_machines_.resize(H);
     floor_.resize(H);
+    least_m_.resize(H);
     base_m_.assign(H, 0);
     base_machines_ = 0;
     for (std::size_t h = 0; h < H; ++h) {
       floor_[h] = p.floor.empty() ? 0 : p.floor[h];
       max_machines_[h] = std::max(std::max(0, p.maxPerRegion), floor_[h]);
       // Machines before any load: only floors count, open or not (see machines_at).
-      base_m_[h] = machines_at(static_cast<int>(h), 0.0, true);
+      base_m_[h] =
+          floor_[h] > 0 ? std::min(std::max(floor_[h], p.minPerRegion), max_machines_[h]) : 0;
+      least_m_[h] = std::max({1, p.minPerRegion, floor_[h]});
       base_machines_ += base_m_[h];
     }
     // Per origin, the RTTs in the order of sorted_, so that the serving walk reads one row.
@@ -157,16 +167,25 @@ class Evaluator {
     }
     const auto H = static_cast<std::size_t>(regions_);
     const Totals& t = snap_totals_[static_cast<std::size_t>(origins_)];
-    out.assignment.assign(static_cast<std::size_t>(origins_) * H, 0.0);
-    for (int k = 0; k < origins_; ++k) {
-      const auto o = static_cast<std::size_t>(order_[static_cast<std::size_t>(k)]);
-      const int* row = sorted_ + o * H;
-      const auto first = static_cast<std::size_t>(ref_take_start_[static_cast<std::size_t>(k)]);
-      const auto last = static_cast<std::size_t>(ref_take_start_[static_cast<std::size_t>(k) + 1]);
-      for (std::size_t i = first; i < last; ++i) {
-        out.assignment[o * H + static_cast<std::size_t>(row[ref_takes_[i].at])] =
-            ref_takes_[i].take;
+    // The reference walk takes at most once per region and origin (one pass: resumable_), so its
+    // takes are the assignment's entries; they are listed by origin, each origin's by region.
+    position_of_.resize(static_cast<std::size_t>(origins_));
+    for (int k = 0; k < origins_; ++k)
+      position_of_[static_cast<std::size_t>(order_[static_cast<std::size_t>(k)])] = k;
+    out.assignment.clear();
+    for (int o = 0; o < origins_; ++o) {
+      const auto k = static_cast<std::size_t>(position_of_[static_cast<std::size_t>(o)]);
+      const int* row = sorted_ + static_cast<std::size_t>(o) * H;
+      const std::size_t first = out.assignment.size();
+      for (int i = ref_take_start_[k]; i < ref_take_start_[k + 1]; ++i) {
+        const Take& take = ref_takes_[static_cast<std::size_t>(i)];
+        out.assignment.push_back({o, row[take.at], take.take});
       }
+      const auto begin = out.assignment.begin() + static_cast<std::ptrdiff_t>(first);
+      std::sort(begin, out.assignment.end(),
+                [](const PlacementResult::Served& a, const PlacementResult::Served& b) {
+                  return a.region < b.region;
+                });
     }
     const double served = total_demand_ - t.unserved;
     out.machines = reference_m_;
@@ -340,19 +359,25 @@ class Evaluator {
         double rem = demand(static_cast<int>(o));
         double weighted = 0;
         int reach = end;  // the farthest row position either walk visited
-        for (int i = 0; i < regions_ && rem > 0; ++i) {
-          reach = std::max(reach, i);
-          const auto h = static_cast<std::size_t>(row[i]);
-          if (!is_open[h]) continue;
-          const double l = reference_load_before(h, static_cast<int>(k)) + diff_[h];
-          const int m = l > 1e-12 ? machines_at(row[i], l, true) : base_m_[h];
-          if (m == 0 && cap_[h] < first_use) continue;
-          const double take = std::min(rem, cap_[h] * per_machine_ - l);
-          if (take <= 1e-12) continue;
-          rem -= take;
-          weighted += take * rtt_row[i];
-          diff_[h] += take;
-          mark(h, static_cast<int>(k));
+        if (rem > 0) {
+          // rem changes only by a take, so it is tested there, not at every (mostly closed)
+          // region passed.
+          int i = 0;
+          for (; i < regions_; ++i) {
+            const auto h = static_cast<std::size_t>(row[i]);
+            if (!is_open[h]) continue;
+            const double l = reference_load_before(h, static_cast<int>(k)) + diff_[h];
+            const int m = machines_at(h, l);
+            if (m == 0 && cap_[h] < first_use) continue;
+            const double take = std::min(rem, cap_[h] * per_machine_ - l);
+            if (take <= 1e-12) continue;
+            rem -= take;
+            weighted += take * rtt_row[i];
+            diff_[h] += take;
+            mark(h, static_cast<int>(k));
+            if (rem <= 0) break;
+          }
+          reach = std::max(reach, std::min(i, regions_ - 1));
         }
         for (int t = ref_take_start_[k]; t < ref_take_start_[k + 1]; ++t) {
           const Take& ref = ref_takes_[static_cast<std::size_t>(t)];
@@ -373,7 +398,7 @@ class Evaluator {
     for (int hi : dirty_list_) {
       const auto h = static_cast<std::size_t>(hi);
       const double l = ref_load[h] + diff_[h];
-      const int m = is_open[h] && l > 1e-12 ? machines_at(hi, l, true) : base_m_[h];
+      const int m = is_open[h] ? machines_at(h, l) : base_m_[h];
       machines += m - ref_m[h];
       switches += switched(h, m) - switched(h, ref_m[h]);
       diff_[h] = 0;
@@ -464,12 +489,14 @@ class Evaluator {
         const bool taken =
             first < step_start_[h + 1] && step_k_[static_cast<std::size_t>(first)] < from;
         load_[h] = reference_load_before(h, from);
-        m_[h] = taken ? machines_at(static_cast<int>(h), load_[h], true) : base_m_[h];
+        m_[h] = taken ? machines_at(h, load_[h]) : base_m_[h];
       }
       t = snap_totals_[k];
     }
     const char* is_open = open.data();
-    if (out != nullptr) out->assignment.assign(static_cast<std::size_t>(origins_) * H, 0.0);
+    // The assignment is summed densely (a latency limit's second pass may take again where the
+    // first took) and listed at the end.
+    if (out != nullptr) dense_.assign(static_cast<std::size_t>(origins_) * H, 0.0);
     const bool limited = p_->maxRttMs > 0;
     const int passes = limited ? 2 : 1;
     const int first_use = std::max(1, p_->minPerRegion);
@@ -497,8 +524,8 @@ class Evaluator {
         if (rem > 0) {
           const int* row = &sorted_[static_cast<std::size_t>(o) * H];
           const double* rtt_row = &sorted_rtt_[static_cast<std::size_t>(o) * H];
-          for (int i = 0; i < regions_ && rem > 0; ++i) {
-            end = i;
+          int i = 0;  // rem is tested after a take only, as in score_changed_walks
+          for (; i < regions_; ++i) {
             const auto h = static_cast<std::size_t>(row[i]);
             if (!is_open[h]) continue;
             const double r = rtt_row[i];
@@ -512,16 +539,18 @@ class Evaluator {
             rem -= take;
             t.weighted += take * r;
             if (limited && r > p_->maxRttMs) t.far += take;
-            const int now_m = machines_at(row[i], l, true);
+            const int now_m = machines_at(h, l);
             if (hysteresis_ && m_[h] == 0 && now_m > 0 && running_[h] == 0) ++t.walkSwitches;
             t.machines += now_m - m_[h];
             m_[h] = now_m;
-            if (out != nullptr) out->assignment[static_cast<std::size_t>(o) * H + h] += take;
+            if (out != nullptr) dense_[static_cast<std::size_t>(o) * H + h] += take;
             if (record) {
               ref_takes_.push_back({i, take});
               raw_steps_.push_back({static_cast<int>(h), k, l});
             }
+            if (rem <= 0) break;
           }
+          end = std::min(i, regions_ - 1);
           if (pass == passes - 1) t.unserved += rem;
         }
         if (record) {
@@ -558,6 +587,12 @@ class Evaluator {
     if (t.machines > p_->maxTotal) objective += kOverBudgetPenaltyMs * (t.machines - p_->maxTotal);
     objective += p_->switchPenaltyMs * switches;
     if (out != nullptr) {
+      out->assignment.clear();
+      for (std::size_t i = 0; i < dense_.size(); ++i) {
+        if (dense_[i] > 0) {
+          out->assignment.push_back({static_cast<int>(i / H), static_cast<int>(i % H), dense_[i]});
+        }
+      }
       out->machines = m_;
       out->load = load_;
       out->meanRttMs = mean;
@@ -595,19 +630,15 @@ class Evaluator {
     }
   }
 
-  int machines_at(int h, double load, bool is_open) const {
-    const int floor = floor_[static_cast<std::size_t>(h)];
-    if (!is_open && floor <= 0) return 0;
-    int m = 0;
-    if (load > 1e-12) {
-      // ceil without the libm call (hot: once per take); x > -1e-9 and far below INT_MAX.
-      const double x = load * machines_per_load_ - 1e-9;
-      m = static_cast<int>(x);
-      if (static_cast<double>(m) < x) ++m;
-      m = std::max({m, 1, p_->minPerRegion});
-    }
-    if (floor > 0) m = std::max({m, floor, p_->minPerRegion});
-    return std::min(m, max_machines_[static_cast<std::size_t>(h)]);
+  // Machines of an open region carrying `load`: as many as the load needs, at least one (and
+  // minPerRegion, and the floor) once it carries any, at most max_machines_.
+  int machines_at(std::size_t h, double load) const {
+    if (load <= 1e-12) return base_m_[h];
+    // ceil without the libm call (hot: once per take); x > -1e-9 and far below INT_MAX.
+    const double x = load * machines_per_load_ - 1e-9;
+    int m = static_cast<int>(x);
+    if (static_cast<double>(m) < x) ++m;
+    return std::min(std::max(m, least_m_[h]), max_machines_[h]);
   }
 
   const PlacementProblem* p_ = nullptr;
@@ -622,10 +653,13 @@ class Evaluator {
   double per_machine_ = 1;        // load one machine carries, headroom kept
   double machines_per_load_ = 1;  // 1 / per_machine_: a multiply in the hot loop, not a divide
   std::vector<int> max_machines_;
-  std::vector<int> floor_;   // per region, 0 when the problem has none
-  std::vector<int> base_m_;  // per region, machines before any load
+  std::vector<int> floor_;    // per region, 0 when the problem has none
+  std::vector<int> base_m_;   // per region, machines before any load
+  std::vector<int> least_m_;  // per region, machines once it carries any load (before the cap)
   int base_machines_ = 0;
   std::vector<double> own_sorted_rtt_;  // when the problem has no orderedRtt
+  std::vector<double> dense_;           // O x H: a walk's assignment, while it is summed
+  std::vector<int> position_of_;        // per origin, its position in order_
   const double* sorted_rtt_ = nullptr;  // O x H: rtt(o, sorted_[o][i])
   std::vector<int> cap_;                // per region, see cap()
   // The reference walk, for score_changed_walks(): per position k in order_, the takes (origin k
@@ -707,6 +741,7 @@ double improve(const PlacementProblem& p, Evaluator& ev, std::vector<char>& open
   std::vector<char> look(static_cast<std::size_t>(H), 1);
   const bool have_neighbours =
       p.regionRtt.size() == static_cast<std::size_t>(H) * static_cast<std::size_t>(H);
+  const bool have_order = have_neighbours && p.regionOrder.size() == p.regionRtt.size();
   const int k_near = std::max(1, swap_neighbours);
   std::vector<int> near;
   int cursor = 0;
@@ -748,7 +783,15 @@ double improve(const PlacementProblem& p, Evaluator& ev, std::vector<char>& open
       if (!open[io] || forced_open(p, out)) continue;
       // Closed candidates, nearest to `out` first when region RTTs are known.
       near.clear();
-      if (have_neighbours && k_near == 1) {
+      if (have_order) {
+        // The first k_near closed regions that may open, in the kept order: what the scans below
+        // find, without looking at every region.
+        const int* by_rtt = &p.regionOrder[io * static_cast<std::size_t>(H)];
+        for (int i = 0; i < H && static_cast<int>(near.size()) < k_near; ++i) {
+          const int in = by_rtt[i];
+          if (!open[static_cast<std::size_t>(in)] && may_open(p, in)) near.push_back(in);
+        }
+      } else if (have_neighbours && k_near == 1) {
         // The nearest alone (the warm search's case): one scan, nothing sorted.
         const double* row = &p.regionRtt[io * static_cast<std::size_t>(H)];
         int nearest = -1;
@@ -762,7 +805,7 @@ double improve(const PlacementProblem& p, Evaluator& ev, std::vector<char>& open
           if (!open[static_cast<std::size_t>(in)] && may_open(p, in)) near.push_back(in);
         }
       }
-      if (have_neighbours && static_cast<int>(near.size()) > k_near) {
+      if (!have_order && have_neighbours && static_cast<int>(near.size()) > k_near) {
         const double* row = &p.regionRtt[io * static_cast<std::size_t>(H)];
         std::partial_sort(near.begin(), near.begin() + k_near, near.end(), [&](int a, int b) {
           return row[a] < row[b] || (row[a] == row[b] && a < b);
@@ -851,6 +894,21 @@ std::vector<int> nearest_first(const PlacementProblem& p) {
     const double* r = &p.rtt[o * H];
     std::stable_sort(row, row + static_cast<std::ptrdiff_t>(H), [&](int a, int b) {
       return r[static_cast<std::size_t>(a)] < r[static_cast<std::size_t>(b)];
+    });
+  }
+  return order;
+}
+
+std::vector<int> nearest_regions(const std::vector<double>& regionRtt, int regions) {
+  const auto H = static_cast<std::size_t>(std::max(0, regions));
+  if (regionRtt.size() != H * H) return {};
+  std::vector<int> order(H * H);
+  for (std::size_t a = 0; a < H; ++a) {
+    auto row = order.begin() + static_cast<std::ptrdiff_t>(a * H);
+    std::iota(row, row + static_cast<std::ptrdiff_t>(H), 0);
+    const double* r = &regionRtt[a * H];
+    std::stable_sort(row, row + static_cast<std::ptrdiff_t>(H), [&](int x, int y) {
+      return r[static_cast<std::size_t>(x)] < r[static_cast<std::size_t>(y)];
     });
   }
   return order;

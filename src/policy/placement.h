@@ -48,6 +48,9 @@ struct PlacementProblem {
   // swapNeighbours nearest closed regions; without it every pair is tried. The second start
   // (greedy additions from the forced set) runs only up to secondStartMaxRegions candidates.
   std::vector<double> regionRtt;
+  // Optional, H x H, with regionRtt only: nearest_regions(regionRtt, H), which the caller keeps
+  // while regionRtt stays the same; without it, each swap round scans regionRtt's rows.
+  std::vector<int> regionOrder;
   int swapNeighbours = 6;
   int warmSwapNeighbours = 1;  // from the running set, which the switch penalty already favours
   int secondStartMaxRegions = 16;
@@ -75,6 +78,10 @@ struct PlacementProblem {
 // The `order` field for `p`: per origin, candidates by RTT (stable).
 std::vector<int> nearest_first(const PlacementProblem& p);
 
+// The `regionOrder` field for a regionRtt of H x H: per region, every region by RTT from it,
+// nearest first, ties by index (a stable sort of 0..H-1).
+std::vector<int> nearest_regions(const std::vector<double>& regionRtt, int regions);
+
 struct PlacementResult {
   std::vector<int> machines;  // H
   std::vector<double> load;   // H: demand served (req/s)
@@ -82,8 +89,17 @@ struct PlacementResult {
   double unservedRps = 0;     // demand no open region had room for
   int total = 0;
   double objective = 0;
-  int evaluations = 0;             // open sets evaluated (for the docs and the benchmark)
-  std::vector<double> assignment;  // O x H: req/s of origin o served by region h
+  int evaluations = 0;  // open sets evaluated (for the docs and the benchmark)
+  // Who serves whom: req/s of origin `origin` served by region `region`, for every pair with any,
+  // by origin then region (ascending). An origin is served by a few regions, so this is far
+  // shorter than an O x H matrix, and cheaper to fill and to read.
+  struct Served {
+    int origin = 0;
+    int region = 0;
+    double rps = 0;
+    bool operator==(const Served&) const = default;
+  };
+  std::vector<Served> assignment;
 };
 
 // Serving `demand` (O, e.g. the observed rather than the sizing demand) with fixed machines per

@@ -105,7 +105,8 @@ inline WorldView view_of(const sim::FlyWorld& w) {
   return v;
 }
 
-inline int at(const std::map<std::string, int>& m, const std::string& k) {
+template <class Map>
+inline int at(const Map& m, const std::string& k) {
   auto it = m.find(k);
   return it == m.end() ? 0 : it->second;
 }

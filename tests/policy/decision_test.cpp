@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <cmath>
 
@@ -59,12 +60,30 @@ struct Harness {
 TEST(Decide, SizesTheNearestRegionForDemand) {
   Harness h;
   const Decision d = h.pass({{"fra", 120}});
-  EXPECT_EQ(d.desired, (std::map<std::string, int>{{"fra", 3}}));  // ceil(120 * 1.1 / 50)
+  EXPECT_EQ(d.desired, (RegionMap<int>{{"fra", 3}}));  // ceil(120 * 1.1 / 50)
   EXPECT_EQ(d.regions.at("fra").reason, ReasonCode::kDemand);
   EXPECT_EQ(d.regions.at("fra").direction, Direction::kUp);
   EXPECT_NEAR(d.regions.at("fra").demandRps, 120, 1e-9);
   EXPECT_NEAR(d.expectedMeanRttMs, 5, 1e-9);
   EXPECT_EQ(d.retire, RetireAction::kStop);
+}
+
+// The result's maps are sorted vectors built in one pass; a catalog that lists a region twice
+// still gives one entry per region, in code order.
+TEST(Decide, ACatalogListingARegionTwiceGivesOneEntryPerRegion) {
+  Harness h;
+  std::vector<Region> regions = RegionCatalog::builtin().regions();
+  regions.push_back(*RegionCatalog::builtin().find("fra"));
+  h.catalog = RegionCatalog(regions);
+  const Decision d = h.pass({{"fra", 120}, {"nrt", 30}});
+  EXPECT_EQ(d.desired, (RegionMap<int>{{"fra", 3}, {"nrt", 1}}));
+  EXPECT_EQ(d.regions.count("fra"), 1u);
+  EXPECT_EQ(d.regions.at("fra").desired, 3);
+  EXPECT_TRUE(std::is_sorted(d.regions.begin(), d.regions.end(),
+                             [](const auto& a, const auto& b) { return a.first < b.first; }));
+  EXPECT_TRUE(std::adjacent_find(d.regions.begin(), d.regions.end(),
+                                 [](const auto& a, const auto& b) { return a.first == b.first; }) ==
+              d.regions.end());
 }
 
 TEST(Decide, EdgeOnlyOriginIsServedFromANearbyHostableRegion) {
@@ -100,7 +119,7 @@ TEST(Decide, UnknownForAllHoldsEverything) {
   const Decision d = decide(in, h.state);
   EXPECT_TRUE(d.heldAll);
   EXPECT_NE(d.heldReason.find("timeout"), std::string::npos);
-  EXPECT_EQ(d.desired, (std::map<std::string, int>{{"fra", 4}, {"nrt", 1}}));
+  EXPECT_EQ(d.desired, (RegionMap<int>{{"fra", 4}, {"nrt", 1}}));
   EXPECT_EQ(d.regions.at("fra").reason, ReasonCode::kUnknownDemand);
 }
 
@@ -139,7 +158,7 @@ TEST(Decide, StaticFallbackAfterMetricsUnavailableLongEnough) {
   in.now = h.now + 10min;
   d = decide(in, h.state);
   EXPECT_FALSE(d.heldAll);
-  EXPECT_EQ(d.desired, (std::map<std::string, int>{{"iad", 2}, {"lhr", 1}}));
+  EXPECT_EQ(d.desired, (RegionMap<int>{{"iad", 2}, {"lhr", 1}}));
   EXPECT_EQ(d.regions.at("iad").reason, ReasonCode::kStaticFallback);
   // Known demand again: the streak ends.
   h.now += 11min;

@@ -246,6 +246,40 @@ TEST(Latency, GivenOrderedRttMatchesComputedOne) {
   }
 }
 
+// A kept regionOrder finds the same swap neighbours as scanning regionRtt: the same result, for
+// the warm search (one neighbour) and the cold one (several), ties in RTT included.
+TEST(Latency, GivenRegionOrderMatchesScanningRegionRtt) {
+  std::mt19937_64 rng(83);
+  std::uniform_real_distribution<double> dem(0, 300), coord(0, 200);
+  std::uniform_int_distribution<int> coin(0, 9);
+  for (int c = 0; c < 200; ++c) {
+    const int H = 2 + coin(rng);
+    PlacementProblem p = random_plane(rng, H, 8, dem);
+    p.costWeightMs = 2 + coin(rng);
+    p.swapNeighbours = 1 + coin(rng) % 4;
+    std::vector<double> x(static_cast<std::size_t>(H)), y(x.size());
+    for (std::size_t h = 0; h < x.size(); ++h) x[h] = coord(rng), y[h] = coord(rng);
+    for (std::size_t a = 0; a < x.size(); ++a) {
+      for (std::size_t b = 0; b < x.size(); ++b) {
+        // Every third case on a coarse grid, so that equal RTTs occur.
+        const double d = std::hypot(x[a] - x[b], y[a] - y[b]);
+        p.regionRtt.push_back(c % 3 == 0 ? 5 + std::floor(d / 50) : 5 + d);
+      }
+    }
+    if (coin(rng) < 5) {
+      p.running.assign(static_cast<std::size_t>(H), 0);
+      for (char& r : p.running) r = coin(rng) < 4;
+      p.switchPenaltyMs = 1;
+    }
+    const PlacementResult scanned = place_latency(p);
+    p.regionOrder = nearest_regions(p.regionRtt, H);
+    const PlacementResult kept = place_latency(p);
+    EXPECT_EQ(kept.machines, scanned.machines) << "case " << c;
+    EXPECT_EQ(kept.objective, scanned.objective) << "case " << c;
+    EXPECT_EQ(kept.evaluations, scanned.evaluations) << "case " << c;
+  }
+}
+
 // A workspace reused across problems of every size and shape gives what a fresh one gives.
 TEST(Latency, ReusedWorkspaceGivesTheSameResultAsAFreshOne) {
   std::mt19937_64 rng(91);
