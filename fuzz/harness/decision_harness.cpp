@@ -5,8 +5,9 @@
 // Properties, at every pass (the same ones tests/policy/decision_property_test.cpp checks on
 // random worlds, here on worlds the fuzzer steers toward odd corners):
 //   - deterministic: a copy of the state, and the state restored from its JSON, decide alike;
-//   - bounds: 0 < machines <= maxPerRegion per region, minTotal <= total <= maxTotal, only
-//     hostable, allowed, not excluded regions (unless everything is held);
+//   - bounds: 0 < machines <= maxPerRegion per region, total <= maxTotal, and total >= minTotal
+//     unless no step toward it fits within maxTotal; only hostable, allowed, not excluded regions
+//     (unless everything is held);
 //   - pinned regions never empty; unknown demand everywhere lowers nothing;
 //   - the state stays under 256 KB.
 #include <algorithm>
@@ -192,7 +193,15 @@ void decision(std::string_view data) {
       AP_FUZZ_CHECK((d.desired.count(p) ? d.desired.at(p) : 0) >= std::max(1, s.capacity.minPerRegion));
     }
     AP_FUZZ_CHECK(total(d) <= s.capacity.maxTotal);
-    AP_FUZZ_CHECK(total(d) >= s.capacity.minTotal);
+    if (total(d) < s.capacity.minTotal) {
+      // Only when no step toward minTotal fits within maxTotal: a new region takes
+      // max(1, minPerRegion) machines, a region in use grows by one up to maxPerRegion
+      // (minTotal 3 = maxTotal with 2 machines a region stays at 2).
+      AP_FUZZ_CHECK(total(d) + std::max(1, s.capacity.minPerRegion) > s.capacity.maxTotal);
+      for (const auto& [r, n] : d.desired) {
+        AP_FUZZ_CHECK(n >= s.capacity.maxPerRegion || total(d) + 1 > s.capacity.maxTotal);
+      }
+    }
     const bool hold_all = d.heldAll || (!input.demand.known && !d.regions.empty() &&
                                         d.regions.begin()->second.reason != ReasonCode::kStaticFallback);
     for (const auto& [r, n] : d.desired) {

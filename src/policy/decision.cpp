@@ -627,7 +627,8 @@ void apply_bounds(Decision& d, std::vector<RegionWork>& work, const DecisionInpu
     limited("maxTotal");
   }
   // minTotal: add where demand is largest; with no demand at all, near the largest origin (or the
-  // first allowed region).
+  // first allowed region). Never beyond maxTotal: when minPerRegion makes minTotal unreachable
+  // within it (minTotal = maxTotal = 3 with 2 machines a region), the budget wins.
   if (total < cap.minTotal) {
     std::vector<RegionWork*> order;
     for (RegionWork& w : work) {
@@ -642,7 +643,7 @@ void apply_bounds(Decision& d, std::vector<RegionWork>& work, const DecisionInpu
       for (RegionWork* w : order) {
         if (total >= cap.minTotal) break;
         const int add = w->out.desired == 0 ? std::max(1, cap.minPerRegion) : 1;
-        if (w->out.desired + add > cap.maxPerRegion) continue;
+        if (w->out.desired + add > cap.maxPerRegion || total + add > cap.maxTotal) continue;
         w->out.desired += add;
         total += add;
         set_reason(w->out, ReasonCode::kMinimum, sfmt("raised to meet minTotal %d", cap.minTotal));

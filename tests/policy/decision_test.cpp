@@ -210,6 +210,24 @@ TEST(Decide, MinTotalAndMinPerRegion) {
   EXPECT_EQ(h.desired(d, "fra"), 2);
 }
 
+// minTotal 3 cannot be met in regions of exactly 2 machines within maxTotal 3: the budget wins
+// (found by the decision fuzzer: minTotal had raised two regions to 4 machines).
+TEST(Decide, MinTotalNeverRaisesBeyondMaxTotal) {
+  for (const bool known : {true, false}) {
+    Harness h;
+    h.policy.spec.capacity.minTotal = 3;
+    h.policy.spec.capacity.maxTotal = 3;
+    h.policy.spec.capacity.minPerRegion = 2;
+    h.policy.spec.capacity.maxPerRegion = 2;
+    DecisionInput in = h.input({{"fra", 10}});
+    in.demand.known = known;
+    const Decision d = decide(in, h.state);
+    int total = 0;
+    for (const auto& [r, n] : d.desired) total += n;
+    EXPECT_EQ(total, 2) << "demand known: " << known;
+  }
+}
+
 TEST(Decide, ScaleDownStabilizationHoldsTheHighestRecentRecommendation) {
   Harness h;  // scale-down window 5 min
   h.set("fra", 9);
