@@ -185,6 +185,26 @@ void check_regions(const PlacementPolicySpec& s, DocContext& ctx, const RegionCa
               "minTotal (" + num(c.minTotal) + ") cannot be met: " + std::to_string(usable.size()) +
                   " usable regions x maxPerRegion (" + num(c.maxPerRegion) +
                   ") = " + std::to_string(most) + " machines at most");
+  } else if (lists_valid && !usable.empty() && c.minTotal >= 1 && c.minTotal <= c.maxTotal &&
+             per_pinned <= c.maxPerRegion && per_pinned <= c.maxTotal) {
+    // (The other cases are errors of their own: minTotal above maxTotal, minPerRegion above
+    // maxPerRegion or maxTotal.)
+    // k regions in use hold between k x max(1, minPerRegion) and k x maxPerRegion machines; some
+    // such total must lie between minTotal and maxTotal (2 machines a region make no total of 3).
+    bool reachable = false;
+    for (long long k = 1; k <= static_cast<long long>(usable.size()) && !reachable; ++k) {
+      reachable = std::max<long long>(c.minTotal, k * per_pinned) <=
+                  std::min<long long>(c.maxTotal, k * c.maxPerRegion);
+    }
+    if (!reachable) {
+      ctx.error("spec.capacity.minTotal",
+                "minTotal (" + num(c.minTotal) + ") cannot be met within maxTotal (" +
+                    num(c.maxTotal) + "): a region in use holds " + std::to_string(per_pinned) +
+                    " to " + num(c.maxPerRegion) +
+                    " machines (max(1, minPerRegion) to maxPerRegion), and no number of regions "
+                    "makes a total from " +
+                    num(c.minTotal) + " to " + num(c.maxTotal));
+    }
   }
 }
 

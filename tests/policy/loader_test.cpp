@@ -298,6 +298,23 @@ TEST(PolicyRules, MinGreaterThanMax) {
                           "greater than trafficThreshold (50)"));
 }
 
+// Regions of exactly 2 machines make only even totals: none from 3 to 3. (The decision core would
+// keep maxTotal and give 2; the loader says so up front.) 3 to 4 is fine: two regions make 4.
+TEST(PolicyRules, MinTotalThatNoNumberOfRegionsCanMakeWithinMaxTotal) {
+  EXPECT_THAT(
+      problems("  capacity: {minPerRegion: 2, maxPerRegion: 2, minTotal: 3, maxTotal: 3}\n"),
+      ElementsAre("p.yaml:7:58: spec.capacity.minTotal: minTotal (3) cannot be met within "
+                  "maxTotal (3): a region in use holds 2 to 2 machines (max(1, "
+                  "minPerRegion) to maxPerRegion), and no number of regions makes a total "
+                  "from 3 to 3"));
+  EXPECT_THAT(
+      problems("  capacity: {minPerRegion: 2, maxPerRegion: 2, minTotal: 3, maxTotal: 4}\n"),
+      IsEmpty());
+  EXPECT_THAT(
+      problems("  capacity: {minPerRegion: 2, maxPerRegion: 3, minTotal: 3, maxTotal: 3}\n"),
+      IsEmpty());
+}
+
 TEST(PolicyRules, ARelationIsReportedAtTheFieldItNamesEvenWhenThatOneIsADefault) {
   // maxPerRegion is left at its default (5): the rule points at minPerRegion, which is written.
   EXPECT_THAT(problems("  capacity:\n    minPerRegion: 6\n"),
