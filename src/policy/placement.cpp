@@ -790,33 +790,24 @@ double improve(const PlacementProblem& p, Evaluator& ev, std::vector<char>& open
       // Closed candidates, nearest to `out` first when region RTTs are known.
       near.clear();
       if (have_order) {
-        // The first k_near closed regions that may open, in the kept order: what the scans below
-        // find, without looking at every region.
+        // The first k_near closed regions that may open, in the kept order: what the sort below
+        // picks, without looking at every region.
         const int* by_rtt = &p.regionOrder[io * static_cast<std::size_t>(H)];
         for (int i = 0; i < H && static_cast<int>(near.size()) < k_near; ++i) {
           const int in = by_rtt[i];
           if (!open[static_cast<std::size_t>(in)] && may_open(p, in)) near.push_back(in);
         }
-      } else if (have_neighbours && k_near == 1) {
-        // The nearest alone (the warm search's case): one scan, nothing sorted.
-        const double* row = &p.regionRtt[io * static_cast<std::size_t>(H)];
-        int nearest = -1;
-        for (int in = 0; in < H; ++in) {
-          if (open[static_cast<std::size_t>(in)] || !may_open(p, in)) continue;
-          if (nearest < 0 || row[in] < row[nearest]) nearest = in;
-        }
-        if (nearest >= 0) near.push_back(nearest);
       } else {
         for (int in = 0; in < H; ++in) {
           if (!open[static_cast<std::size_t>(in)] && may_open(p, in)) near.push_back(in);
         }
-      }
-      if (!have_order && have_neighbours && static_cast<int>(near.size()) > k_near) {
-        const double* row = &p.regionRtt[io * static_cast<std::size_t>(H)];
-        std::partial_sort(near.begin(), near.begin() + k_near, near.end(), [&](int a, int b) {
-          return row[a] < row[b] || (row[a] == row[b] && a < b);
-        });
-        near.resize(static_cast<std::size_t>(k_near));
+        if (have_neighbours && static_cast<int>(near.size()) > k_near) {
+          const double* row = &p.regionRtt[io * static_cast<std::size_t>(H)];
+          std::partial_sort(near.begin(), near.begin() + k_near, near.end(), [&](int a, int b) {
+            return row[a] < row[b] || (row[a] == row[b] && a < b);
+          });
+          near.resize(static_cast<std::size_t>(k_near));
+        }
       }
       open[io] = 0;
       for (int in : near) {
