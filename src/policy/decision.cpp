@@ -626,16 +626,21 @@ void apply_bounds(Decision& d, std::vector<RegionWork>& work, const DecisionInpu
     set_reason(pick->out, ReasonCode::kBudget, sfmt("capped by maxTotal %d", cap.maxTotal));
     limited("maxTotal");
   }
-  // minTotal: add where demand is largest; with no demand at all, near the largest origin (or the
-  // first allowed region). Never beyond maxTotal: when minPerRegion makes minTotal unreachable
-  // within it (minTotal = maxTotal = 3 with 2 machines a region), the budget wins.
+  // minTotal: add where demand is largest; at equal demand (none at all, say, at night) where
+  // machines run, then where stopped ones wait, then in catalog order. Keeping the machine that
+  // runs matters: moving it elsewhere empties the region its users come back to, and the
+  // cooldown after a removal then keeps them served from a neighbour until it ends. Never beyond
+  // maxTotal: when minPerRegion makes minTotal unreachable within it (minTotal = maxTotal = 3
+  // with 2 machines a region), the budget wins.
   if (total < cap.minTotal) {
     std::vector<RegionWork*> order;
     for (RegionWork& w : work) {
       if (w.cand >= 0) order.push_back(&w);
     }
     std::stable_sort(order.begin(), order.end(), [](const RegionWork* a, const RegionWork* b) {
-      return a->out.forecastRps > b->out.forecastRps;
+      if (a->out.forecastRps != b->out.forecastRps) return a->out.forecastRps > b->out.forecastRps;
+      if (a->current != b->current) return a->current > b->current;
+      return a->reserve > b->reserve;
     });
     bool progress = true;
     while (total < cap.minTotal && progress) {

@@ -228,6 +228,40 @@ TEST(Decide, MinTotalNeverRaisesBeyondMaxTotal) {
   }
 }
 
+// With no demand anywhere, minTotal keeps the machine where it runs. It used to go to the first
+// region in catalog order ("ams"): the users' region was emptied, and when they came back the
+// cooldown after its removal had them served from a neighbour (backtest elb-1region-5m: mean RTT
+// 5.06 ms against a limit of 5.00).
+TEST(Decide, MinTotalWithoutDemandKeepsTheMachineWhereItRuns) {
+  Harness h;
+  h.policy.spec.capacity.minTotal = 1;
+  h.set("iad", 1);
+  const Decision d = h.pass({{"iad", 0}});
+  EXPECT_EQ(d.desired, (RegionMap<int>{{"iad", 1}}));
+  EXPECT_EQ(d.regions.at("iad").reason, ReasonCode::kMinimum);
+  EXPECT_EQ(d.regions.at("iad").direction, Direction::kNone);
+}
+
+// Where none runs, a region with a stopped machine comes before others: it is started, not created.
+TEST(Decide, MinTotalWithoutDemandPrefersAStoppedMachineToACreate) {
+  Harness h;
+  h.policy.spec.capacity.minTotal = 1;
+  h.fleet.regions["syd"].stopped = 1;
+  const Decision d = h.pass({{"syd", 0}, {"fra", 0}});
+  EXPECT_EQ(d.desired, (RegionMap<int>{{"syd", 1}}));
+}
+
+// Demand still comes first: the region with traffic gets the minimum, not the one that runs.
+TEST(Decide, MinTotalGoesWhereDemandIsBeforeWhereMachinesRun) {
+  Harness h;
+  h.policy.spec.capacity.minTotal = 2;
+  h.policy.spec.capacity.minPerRegion = 2;
+  h.set("iad", 1);
+  const Decision d = h.pass({{"fra", 10}, {"iad", 0}});
+  EXPECT_EQ(h.desired(d, "fra"), 2);
+  EXPECT_EQ(h.desired(d, "iad"), 0);
+}
+
 TEST(Decide, ScaleDownStabilizationHoldsTheHighestRecentRecommendation) {
   Harness h;  // scale-down window 5 min
   h.set("fra", 9);
