@@ -3,6 +3,7 @@
 
 usage: frontier_bound.py SCENARIO.csv CAPACITY ALLOWED,REGIONS BUDGET_X [UNSERVED_MAX]
                          [--jobs=N] [--iterations=N] [--unserved-cost=MS]
+       frontier_bound.py --self-check
 
   SCENARIO       timestamp,region,rps (the shared traces' format)
   CAPACITY       req/s one machine serves (report.json: settings.scorer_arguments)
@@ -12,6 +13,7 @@ usage: frontier_bound.py SCENARIO.csv CAPACITY ALLOWED,REGIONS BUDGET_X [UNSERVE
   --jobs         processes (default 2)
   --iterations   bisection steps on lam (default 9)
   --unserved-cost  mu, in ms per req/s left unserved (default 200; any mu >= 0 gives a bound)
+  --self-check   checks the per-step program against brute force on 60 small random steps
 
 Why: issue 5 asks both for machine-hours <= 1.5x the limit and for a mean RTT below the
 threshold baseline's. docs/backtest.md shows they exclude each other on nasa-10region-5m. A
@@ -132,6 +134,45 @@ class StepProgram:
         return value, round(sum(x[:nr])), rtt_sum, sum(x[self.u0:])
 
 
+def self_check(cases=60, seed=7):
+    """Compares StepProgram.solve with brute force on small random steps: every machine count up to
+    the useful maximum in every region, each routed by a plain transport LP. A wrong constraint
+    (the x <= min(d, CAPACITY) * m rows, say) would make the bound too high; this would catch it."""
+    import itertools
+    import random
+    rng = random.Random(seed)
+    worst = 0.0
+    for case in range(cases):
+        regions = rng.sample(["iad", "lhr", "fra", "nrt", "sin", "ord"], 4)
+        origins = rng.sample(["iad", "lhr", "nrt", "waw", "sea"], 3)
+        capacity = rng.choice([5.0, 10.0, 22.0])
+        demand = [rng.choice([0.0, rng.uniform(0, 3 * capacity)]) for _ in origins]
+        demand[0] = demand[0] or 1.0
+        lam, mu = rng.choice([1.0, 10.0, 50.0, 200.0]), rng.choice([50.0, 200.0])
+        got = StepProgram(origins, regions, capacity).solve(demand, lam, mu)[0]
+        no, nr = len(origins), len(regions)
+        n = no * nr + no
+        c = matrix([rtt(o, r) for o in origins for r in regions] + [mu] * no)
+        A = matrix([[1.0 if v // nr == o and v < no * nr else 0.0 for v in range(no * nr)] +
+                    [1.0 if u == o else 0.0 for u in range(no)] for o in range(no)]).T
+        G = matrix([[1.0 if v < no * nr and v % nr == r else 0.0 for v in range(n)]
+                    for r in range(nr)] +
+                   [[-1.0 if v == w else 0.0 for v in range(n)] for w in range(n)]).T
+        best = math.inf
+        most = math.ceil(sum(demand) / capacity)
+        for counts in itertools.product(range(most + 1), repeat=nr):
+            h = matrix([capacity * m for m in counts] + [0.0] * n)
+            status, x = glpk.lp(c, G, h, A, matrix(demand), options={"msg_lev": "GLP_MSG_OFF"})[:2]
+            if status != "optimal":
+                raise RuntimeError(f"GLPK: {status}")
+            best = min(best, sum(ci * xi for ci, xi in zip(c, x)) + lam * sum(counts))
+        worst = max(worst, abs(best - got))
+        if abs(best - got) > 1e-6 * max(1.0, best):
+            sys.exit(f"self-check case {case}: brute force {best}, program {got}")
+    print(f"self-check: {cases} random steps, the program's optimum equals brute force's "
+          f"(largest difference {worst:.3g})")
+
+
 _program = None
 
 
@@ -146,6 +187,9 @@ def _solve(args):
 
 
 def main():
+    if "--self-check" in sys.argv[1:]:
+        self_check()
+        return
     options = {"--jobs": "2", "--iterations": "9", "--unserved-cost": "200"}
     args = []
     for a in sys.argv[1:]:
