@@ -4,6 +4,7 @@
 usage: frontier_bound.py SCENARIO.csv CAPACITY ALLOWED,REGIONS BUDGET_X [UNSERVED_MAX]
                          [--jobs=N] [--iterations=N] [--unserved-cost=MS]
        frontier_bound.py --self-check
+       frontier_bound.py --routing SCENARIO.csv TIMELINE.csv CAPACITY
 
   SCENARIO       timestamp,region,rps (the shared traces' format)
   CAPACITY       req/s one machine serves (report.json: settings.scorer_arguments)
@@ -14,6 +15,7 @@ usage: frontier_bound.py SCENARIO.csv CAPACITY ALLOWED,REGIONS BUDGET_X [UNSERVE
   --iterations   bisection steps on lam (default 9)
   --unserved-cost  mu, in ms per req/s left unserved (default 200; any mu >= 0 gives a bound)
   --self-check   checks the per-step program against brute force on 60 small random steps
+  --routing      a timeline's mean RTT under the scorer's greedy routing and under the best one
 
 Why: issue 5 asks both for machine-hours <= 1.5x the limit and for a mean RTT below the
 threshold baseline's. docs/backtest.md shows they exclude each other on nasa-10region-5m. A
@@ -173,6 +175,56 @@ def self_check(cases=60, seed=7):
           f"(largest difference {worst:.3g})")
 
 
+def routing_check(scenario, timeline, capacity):
+    """Mean RTT of a timeline's machines under the scorer's greedy routing and under an optimal
+    transport, over the steps where greedy serves everything: how much of a policy's distance to
+    the frontier is routing rather than where its machines are."""
+    demand = collections.defaultdict(dict)
+    for row in csv.DictReader(open(scenario)):
+        demand[int(row["timestamp"])][row["region"]] = float(row["rps"])
+    running = collections.defaultdict(dict)
+    for row in csv.DictReader(open(timeline)):
+        if int(float(row["running"])) > 0:
+            running[int(row["timestamp"])][row["region"]] = int(float(row["running"]))
+    greedy_sum = optimal_sum = total = 0.0
+    for t in sorted(demand):
+        d = {o: v for o, v in demand[t].items() if v > 0}
+        machines = running.get(t, {})
+        if not d or not machines:
+            continue
+        spare = {r: n * capacity for r, n in machines.items()}
+        greedy = served = 0.0
+        for o, v in sorted(d.items(), key=lambda kv: -kv[1]):
+            left = v
+            for r in sorted(spare, key=lambda r: rtt(o, r)):
+                if left <= 0:
+                    break
+                take = min(left, spare[r])
+                spare[r] -= take
+                left -= take
+                greedy += take * rtt(o, r)
+                served += take
+        if served < sum(d.values()) - 1e-9:
+            continue
+        origins, regions = list(d), list(machines)
+        no, nr = len(origins), len(regions)
+        n = no * nr
+        c = matrix([rtt(o, r) for o in origins for r in regions])
+        A = matrix([[1.0 if v // nr == o else 0.0 for v in range(n)] for o in range(no)]).T
+        G = matrix([[1.0 if v % nr == r else 0.0 for v in range(n)] for r in range(nr)] +
+                   [[-1.0 if v == w else 0.0 for v in range(n)] for w in range(n)]).T
+        h = matrix([capacity * machines[r] for r in regions] + [0.0] * n)
+        status, x = glpk.lp(c, G, h, A, matrix([d[o] for o in origins]),
+                            options={"msg_lev": "GLP_MSG_OFF"})[:2]
+        if status != "optimal":
+            raise RuntimeError(f"GLPK: {status}")
+        greedy_sum += greedy
+        optimal_sum += sum(ci * xi for ci, xi in zip(c, x))
+        total += sum(d.values())
+    print(json.dumps({"mean_rtt_greedy_ms": round(greedy_sum / total, 4),
+                      "mean_rtt_optimal_routing_ms": round(optimal_sum / total, 4)}))
+
+
 _program = None
 
 
@@ -189,6 +241,9 @@ def _solve(args):
 def main():
     if "--self-check" in sys.argv[1:]:
         self_check()
+        return
+    if len(sys.argv) == 5 and sys.argv[1] == "--routing":
+        routing_check(sys.argv[2], sys.argv[3], float(sys.argv[4]))
         return
     options = {"--jobs": "2", "--iterations": "9", "--unserved-cost": "200"}
     args = []
