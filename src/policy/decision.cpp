@@ -985,6 +985,7 @@ Decision decide(const DecisionInput& in, DecisionState& state) {
   p.maxTotal = cap.maxTotal;
   p.costWeightMs = std::max(0.0, spec.placement.costWeightMs);
   p.maxRttMs = std::max(0.0, spec.placement.maxRttMs);
+  p.partialRegions = spec.placement.partialRegions;
   p.floor.assign(Hs, 0);
   p.closed.assign(Hs, 0);
   // Hysteresis: prefer the regions running now. Changing a region's use costs half a machine's

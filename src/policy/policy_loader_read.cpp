@@ -35,8 +35,8 @@ const std::vector<std::pair<std::string_view, FieldList>>& schema() {
        {"model", "horizon", "bootTime", "shortAlpha", "longAlpha", "bandWindow", "bandK",
         "seasonStep", "season", "weekly", "hwAlpha", "hwBeta", "hwGamma", "headroom"}},
       {"spec.placement",
-       {"strategy", "costWeightMs", "maxRttMs", "trafficThreshold", "removeThreshold",
-        "thresholdCooldown"}},
+       {"strategy", "costWeightMs", "maxRttMs", "partialRegions", "trafficThreshold",
+        "removeThreshold", "thresholdCooldown"}},
       {"spec.behavior",
        {"tolerance", "scaleUp", "scaleDown", "cooldownAfterAdd", "cooldownAfterRemove",
         "maxCreatesPerPass"}},
@@ -476,6 +476,7 @@ void read_placement(DocContext& ctx, const YAML::Node& v, const std::string& pat
   r.field("strategy", [&](auto& n, auto& p) { read_enum(ctx, n, p, s.strategy); });
   r.field("costWeightMs", [&](auto& n, auto& p) { read_number(ctx, n, p, s.costWeightMs); });
   r.field("maxRttMs", [&](auto& n, auto& p) { read_number(ctx, n, p, s.maxRttMs); });
+  r.field("partialRegions", [&](auto& n, auto& p) { read_bool(ctx, n, p, s.partialRegions); });
   r.field("trafficThreshold",
           [&](auto& n, auto& p) { read_number(ctx, n, p, s.trafficThreshold); });
   r.field("removeThreshold", [&](auto& n, auto& p) { read_number(ctx, n, p, s.removeThreshold); });

@@ -215,6 +215,7 @@ std::string canonical_text(const PlacementPolicySpec& s) {
   w.put("placement.strategy", to_string(p.strategy));
   w.put("placement.costWeightMs", p.costWeightMs);
   w.put("placement.maxRttMs", p.maxRttMs);
+  w.put("placement.partialRegions", p.partialRegions);
   w.put("placement.trafficThreshold", p.trafficThreshold);
   w.put("placement.removeThreshold", p.removeThreshold);
   w.put("placement.thresholdCooldown", p.thresholdCooldown);

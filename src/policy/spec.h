@@ -88,6 +88,11 @@ struct PlacementSpec {
   double costWeightMs = 20;
   double maxRttMs =
       0;  // 0 = no limit; else origins are not served from farther regions if avoidable
+  // Partial regions: a region's last, mostly empty machine may be saved when a neighbour's spare
+  // capacity takes the overflow for less RTT than the machine is worth. Fewer machine-hours, more
+  // machine count changes (the overflow moves with demand); false sizes each region for all the
+  // demand it serves.
+  bool partialRegions = true;
   // strategy: threshold (the earlier prototype's algorithm); thresholds in requests per 5 minutes.
   double trafficThreshold = 50;
   double removeThreshold = 10;

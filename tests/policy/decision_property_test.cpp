@@ -52,6 +52,7 @@ struct World {
     s.placement.strategy = coin(rng) == 0 ? Strategy::kThreshold : Strategy::kLatency;
     s.placement.costWeightMs = std::uniform_real_distribution<double>(0, 40)(rng);
     s.placement.maxRttMs = coin(rng) == 0 ? 80 : 0;
+    s.placement.partialRegions = coin(rng) == 0;
     s.forecast.model = coin(rng) == 0 ? ForecastModel::kEwma : ForecastModel::kHoltWinters;
     s.forecast.seasonStep = 30min;  // short season so Holt-Winters warms up within the run
     s.forecast.season = 6h;

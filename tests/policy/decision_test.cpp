@@ -262,6 +262,20 @@ TEST(Decide, MinTotalGoesWhereDemandIsBeforeWhereMachinesRun) {
   EXPECT_EQ(h.desired(d, "iad"), 0);
 }
 
+// placement.partialRegions: with it (the default) fra's third machine, which would carry 9 of
+// its 100 req/s, is saved and the overflow goes to ams's spare capacity (0.4 ms of mean RTT
+// against a machine worth 0.5 ms); without it every region is sized for all it serves.
+TEST(Decide, PartialRegionsCanBeTurnedOff) {
+  Harness h;
+  h.policy.spec.placement.costWeightMs = 0.5;
+  const std::map<std::string, double> rps = {{"fra", 100}, {"ams", 25}};
+  Decision d = h.pass(rps, false);
+  EXPECT_EQ(d.desired, (RegionMap<int>{{"ams", 1}, {"fra", 2}}));
+  h.policy.spec.placement.partialRegions = false;
+  d = decide(h.input(rps), h.state);
+  EXPECT_EQ(d.desired, (RegionMap<int>{{"ams", 1}, {"fra", 3}}));
+}
+
 TEST(Decide, ScaleDownStabilizationHoldsTheHighestRecentRecommendation) {
   Harness h;  // scale-down window 5 min
   h.set("fra", 9);

@@ -97,6 +97,7 @@ TEST(PolicyLoader, MinimalPolicyTakesEveryDefault) {
   EXPECT_EQ(s.forecast.model, ForecastModel::kHoltWinters);
   EXPECT_FALSE(s.forecast.horizon.has_value());
   EXPECT_EQ(s.placement.strategy, Strategy::kLatency);
+  EXPECT_TRUE(s.placement.partialRegions);
   EXPECT_EQ(s.placement.trafficThreshold, 50);
   EXPECT_EQ(s.placement.removeThreshold, 10);
   EXPECT_EQ(s.placement.thresholdCooldown, std::chrono::seconds(10));
@@ -159,6 +160,7 @@ TEST(PolicyLoader, ReadsEveryField) {
   EXPECT_EQ(s.placement.strategy, Strategy::kLatency);
   EXPECT_EQ(s.placement.costWeightMs, 35);
   EXPECT_EQ(s.placement.maxRttMs, 150);
+  EXPECT_FALSE(s.placement.partialRegions);
   EXPECT_EQ(s.placement.trafficThreshold, 80);
   EXPECT_EQ(s.placement.removeThreshold, 20);
   EXPECT_EQ(s.placement.thresholdCooldown, seconds(30));
