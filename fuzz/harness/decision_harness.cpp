@@ -65,7 +65,11 @@ PlacementPolicy policy_from(ByteReader& in, const RegionCatalog& catalog) {
   const int reachable = static_cast<int>(usable.size()) * s.capacity.maxPerRegion;
   s.capacity.minTotal = std::min(s.capacity.minTotal, reachable);
 
-  s.placement.strategy = in.in_range(0, 3) == 0 ? Strategy::kThreshold : Strategy::kLatency;
+  // One draw picks the strategy and placement.partialRegions (off for a quarter of the inputs),
+  // so the committed corpus and regression inputs keep their byte layout.
+  const int placement_draw = in.in_range(0, 3);
+  s.placement.strategy = placement_draw == 0 ? Strategy::kThreshold : Strategy::kLatency;
+  s.placement.partialRegions = placement_draw != 3;
   s.placement.costWeightMs = in.in_range(0, 60);
   s.placement.maxRttMs = in.coin() ? in.in_range(10, 200) : 0;
   s.forecast.model = in.coin() ? ForecastModel::kEwma : ForecastModel::kHoltWinters;
