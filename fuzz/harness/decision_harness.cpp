@@ -49,7 +49,8 @@ PlacementPolicy policy_from(ByteReader& in, const RegionCatalog& catalog) {
   }
   const int pins = in.in_range(0, 2);
   for (int k = 0; k < pins && !usable.empty(); ++k) {
-    const auto& r = usable[static_cast<std::size_t>(in.in_range(0, static_cast<int>(usable.size()) - 1))];
+    const auto& r =
+        usable[static_cast<std::size_t>(in.in_range(0, static_cast<int>(usable.size()) - 1))];
     if (!contains(s.regions.pinned, r)) s.regions.pinned.push_back(r);
   }
 
@@ -86,7 +87,8 @@ PlacementPolicy policy_from(ByteReader& in, const RegionCatalog& catalog) {
     s.onMetricsUnavailable.action = MetricsUnavailableAction::kStatic;
     s.onMetricsUnavailable.after = std::chrono::seconds(in.in_range(0, 600));
     if (!usable.empty()) {
-      const auto& r = usable[static_cast<std::size_t>(in.in_range(0, static_cast<int>(usable.size()) - 1))];
+      const auto& r =
+          usable[static_cast<std::size_t>(in.in_range(0, static_cast<int>(usable.size()) - 1))];
       s.onMetricsUnavailable.staticPlacement[r] =
           std::min(s.capacity.maxPerRegion, std::min(s.capacity.maxTotal, in.in_range(1, 3)));
     }
@@ -96,15 +98,24 @@ PlacementPolicy policy_from(ByteReader& in, const RegionCatalog& catalog) {
 
 double odd_or_plain(ByteReader& in) {
   switch (const int b = in.byte(); b) {
-    case 0: return 0.0;
-    case 1: return std::numeric_limits<double>::quiet_NaN();
-    case 2: return std::numeric_limits<double>::infinity();
-    case 3: return -1.0;
-    case 4: return 1e-12;
-    case 5: return 1e12;
-    case 6: return std::numeric_limits<double>::max();
-    case 7: return std::numeric_limits<double>::denorm_min();
-    default: return (b - 7) * (b - 7) / 10.0;  // 0.1 .. 6000 req/s
+    case 0:
+      return 0.0;
+    case 1:
+      return std::numeric_limits<double>::quiet_NaN();
+    case 2:
+      return std::numeric_limits<double>::infinity();
+    case 3:
+      return -1.0;
+    case 4:
+      return 1e-12;
+    case 5:
+      return 1e12;
+    case 6:
+      return std::numeric_limits<double>::max();
+    case 7:
+      return std::numeric_limits<double>::denorm_min();
+    default:
+      return (b - 7) * (b - 7) / 10.0;  // 0.1 .. 6000 req/s
   }
 }
 
@@ -142,8 +153,8 @@ bool same(const Decision& a, const Decision& b) {
   }
   for (const auto& [r, x] : a.regions) {
     const auto it = b.regions.find(r);
-    if (it == b.regions.end() || it->second.desired != x.desired ||
-        it->second.reason != x.reason || it->second.message != x.message) {
+    if (it == b.regions.end() || it->second.desired != x.desired || it->second.reason != x.reason ||
+        it->second.message != x.message) {
       return false;
     }
   }
@@ -170,7 +181,8 @@ void decision(std::string_view data) {
   TimePoint now = from_unix_seconds(1'700'000'000);
   const int passes = in.in_range(1, 12);
   for (int pass = 0; pass < passes; ++pass) {
-    now += std::chrono::seconds(in.in_range(0, 3) == 0 ? in.in_range(0, 86'400) : in.in_range(1, 120));
+    now +=
+        std::chrono::seconds(in.in_range(0, 3) == 0 ? in.in_range(0, 86'400) : in.in_range(1, 120));
     DecisionInput input;
     input.policy = &policy;
     input.catalog = &catalog;
@@ -178,7 +190,8 @@ void decision(std::string_view data) {
     input.fleet.at = now;
     input.now = now;
     input.demand = demand_from(in, origins, now);
-    if (in.in_range(0, 7) == 0) input.measuredTimeToServe = std::chrono::seconds(in.in_range(0, 600));
+    if (in.in_range(0, 7) == 0)
+      input.measuredTimeToServe = std::chrono::seconds(in.in_range(0, 600));
 
     DecisionState copy = state;
     auto restored =
@@ -194,7 +207,8 @@ void decision(std::string_view data) {
       }
     }
     for (const std::string& p : s.regions.pinned) {
-      AP_FUZZ_CHECK((d.desired.count(p) ? d.desired.at(p) : 0) >= std::max(1, s.capacity.minPerRegion));
+      AP_FUZZ_CHECK((d.desired.count(p) ? d.desired.at(p) : 0) >=
+                    std::max(1, s.capacity.minPerRegion));
     }
     AP_FUZZ_CHECK(total(d) <= s.capacity.maxTotal);
     if (total(d) < s.capacity.minTotal) {
@@ -206,8 +220,9 @@ void decision(std::string_view data) {
         AP_FUZZ_CHECK(n >= s.capacity.maxPerRegion || total(d) + 1 > s.capacity.maxTotal);
       }
     }
-    const bool hold_all = d.heldAll || (!input.demand.known && !d.regions.empty() &&
-                                        d.regions.begin()->second.reason != ReasonCode::kStaticFallback);
+    const bool hold_all =
+        d.heldAll || (!input.demand.known && !d.regions.empty() &&
+                      d.regions.begin()->second.reason != ReasonCode::kStaticFallback);
     for (const auto& [r, n] : d.desired) {
       AP_FUZZ_CHECK(n > 0);
       AP_FUZZ_CHECK(n <= s.capacity.maxPerRegion);

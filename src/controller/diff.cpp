@@ -316,9 +316,8 @@ Plan diff(const Decision& decision, const std::vector<fly::Machine>& machines,
         std::string kept;
         if (held.notOwned > 0)
           kept = std::to_string(held.notOwned) + " not ours (adoptExisting is " +
-                (rules.adoptExisting ? "on" : "off") + ")";
-        if (held.held > 0)
-          kept += (kept.empty() ? "" : ", ") + std::to_string(held.held) + " held";
+                 (rules.adoptExisting ? "on" : "off") + ")";
+        if (held.held > 0) kept += (kept.empty() ? "" : ", ") + std::to_string(held.held) + " held";
         plan.notes.push_back({r, "", plural(left, "surplus machine") + " left running: " + kept});
       }
     }

@@ -204,8 +204,8 @@ Result<EtcdClientOptions, std::string> etcd_options_from(
   const char* pw = env("AUTOPLACER_ETCD_PASSWORD");
   if (pw != nullptr) o.password = pw;
   if (!o.username.empty() && o.password.empty()) {
-    return make_err(
-        std::string("--etcd-user needs ETCD_PASSWORD (or AUTOPLACER_ETCD_PASSWORD) in the environment"));
+    return make_err(std::string(
+        "--etcd-user needs ETCD_PASSWORD (or AUTOPLACER_ETCD_PASSWORD) in the environment"));
   }
   auto timeout = pick(flags.request_timeout, "AUTOPLACER_ETCD_REQUEST_TIMEOUT");
   if (!timeout.empty()) {

@@ -183,7 +183,8 @@ Result<ServiceOptions, std::string> parse_service_args(int argc, char** argv) {
   {
     char host[256] = {};
     if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
-    auto ha = resolve_ha_options(o.ha, [](const char* name) { return std::getenv(name); }, host, "");
+    auto ha = resolve_ha_options(
+        o.ha, [](const char* name) { return std::getenv(name); }, host, "");
     if (!ha) return make_err(ha.error());
   }
   if (o.policy_path.empty()) {
@@ -479,8 +480,7 @@ int Service::run() {
   spdlog::info("serving {}/status, {}/metrics, {}/healthz, {}/readyz and POST {}/trigger",
                http_base, http_base, http_base, http_base, http_base);
   if (s.ha) {
-    spdlog::info("state: etcd {} under {}", s.ha->current_endpoint(),
-                 state_prefix(s.options.ha));
+    spdlog::info("state: etcd {} under {}", s.ha->current_endpoint(), state_prefix(s.options.ha));
   } else {
     spdlog::info("state: {}", s.options.state_dir.empty() ? std::string("in memory (demo)")
                                                           : s.options.state_dir);

@@ -92,7 +92,8 @@ ParseResult<json::value> parse_body(std::string_view body) {
   boost::system::error_code ec;
   json::value v = json::parse(body, ec);  // default options: max depth 32, strict JSON
   if (ec) return make_err("invalid JSON: " + ec.message());
-  if (!all_numbers_finite(v)) return make_err(std::string("invalid JSON: a number is out of range"));
+  if (!all_numbers_finite(v))
+    return make_err(std::string("invalid JSON: a number is out of range"));
   return v;
 }
 

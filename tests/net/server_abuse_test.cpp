@@ -292,8 +292,8 @@ TEST_F(AbuseTest, IdleConnectionsCannotStarveHealthzAndMemoryStaysBounded) {
 #else
   constexpr long kMaxGrowthKib = 16 * 1024;
 #endif
-  EXPECT_LT(growth, kMaxGrowthKib) << "RSS grew by " << growth << " KiB for " << idle_count
-                                   << " idle connections";
+  EXPECT_LT(growth, kMaxGrowthKib)
+      << "RSS grew by " << growth << " KiB for " << idle_count << " idle connections";
   std::cout << "[ info ] " << idle_count << " idle connections: RSS +" << growth
             << " KiB, worst /healthz " << worst.count() << " ms\n";
 }
