@@ -40,7 +40,8 @@ script maximises the bound over lam: it is concave in lam, with slope (machines 
 a bisection on that slope's sign finds the best lam. It prints each lam tried on stderr.
 
 Needs Debian's python3-cvxopt (apt-get install python3-cvxopt); it is not part of the test
-suite. nasa-10region-5m takes about 8 minutes on 2 cores.
+suite. nasa-10region-5m takes 3 minutes on 2 cores at a budget of 1.5 (9 minutes at 1.4: the
+programs grow harder as lam rises).
 """
 import collections
 import csv
@@ -70,6 +71,34 @@ def rtt(a, b):
     return 5.0 + 2 * 6371 * math.asin(math.sqrt(h)) / 70.0
 
 
+def read_scenario(path):
+    """{timestamp: {origin: rps}} from a scenario CSV."""
+    demand = collections.defaultdict(dict)
+    for row in csv.DictReader(open(path)):
+        demand[int(row["timestamp"])][row["region"]] = float(row["rps"])
+    return demand
+
+
+def transport_cost(origins, regions, demand, capacities, unserved_cost=None):
+    """The least RTT-weighted cost of routing `demand` (per origin) to `regions` with `capacities`
+    (req/s per region), by a plain LP. With `unserved_cost`, demand may go unserved at that cost
+    per req/s; without, all of it must be served (the LP must be feasible)."""
+    no, nr = len(origins), len(regions)
+    nx = no * nr
+    nu = no if unserved_cost is not None else 0
+    n = nx + nu
+    c = matrix([rtt(o, r) for o in origins for r in regions] + [unserved_cost] * nu)
+    A = matrix([[1.0 if v // nr == o else 0.0 for v in range(nx)] +
+                [1.0 if u == o else 0.0 for u in range(nu)] for o in range(no)]).T
+    G = matrix([[1.0 if v < nx and v % nr == r else 0.0 for v in range(n)] for r in range(nr)] +
+               [[-1.0 if v == w else 0.0 for v in range(n)] for w in range(n)]).T
+    h = matrix(list(capacities) + [0.0] * n)
+    status, x = glpk.lp(c, G, h, A, matrix(list(demand)), options={"msg_lev": "GLP_MSG_OFF"})[:2]
+    if status != "optimal":
+        raise RuntimeError(f"GLPK: {status}")
+    return sum(ci * xi for ci, xi in zip(c, x))
+
+
 class StepProgram:
     """The per-step program's constant parts; only the demand and the multipliers change."""
 
@@ -94,10 +123,12 @@ class StepProgram:
         # an open one at most an origin's whole demand), and it makes the relaxation tight enough
         # that branch and bound ends in a few nodes. The coefficients are filled in per step.
         self.link_row = nr + self.n + nr
+        self.link_entries = []  # (index into vals, origin) of each link row's m_r coefficient
         for o in range(no):
             for r in range(nr):
                 row = self.link_row + o * nr + r
                 rows.append(row), cols.append(self.x0 + o * nr + r), vals.append(1.0)
+                self.link_entries.append((len(vals), o))
                 rows.append(row), cols.append(r), vals.append(-1.0)
         self.G_rows, self.G_cols, self.G_vals = rows, cols, vals
         self.G_shape = (self.link_row + no * nr, self.n)
@@ -121,11 +152,8 @@ class StepProgram:
         c = [lam] * nr + [self.rtt[o][r] for o in range(no) for r in range(nr)] + [mu] * no
         h = [0.0] * nr + [0.0] * self.n + [float(most)] * nr + [0.0] * (no * nr)
         vals = list(self.G_vals)
-        # The link rows' m_r coefficients are the last no * nr * 2 entries, every second one.
-        first = len(vals) - 2 * no * nr
-        for o in range(no):
-            for r in range(nr):
-                vals[first + 2 * (o * nr + r) + 1] = -min(demand[o], self.capacity)
+        for index, o in self.link_entries:
+            vals[index] = -min(demand[o], self.capacity)
         G = spmatrix(vals, self.G_rows, self.G_cols, self.G_shape)
         status, x = glpk.ilp(matrix(c), G, matrix(h), self.A, matrix(demand),
                              self.integer, set(), options={"msg_lev": "GLP_MSG_OFF"})
@@ -152,22 +180,11 @@ def self_check(cases=60, seed=7):
         demand[0] = demand[0] or 1.0
         lam, mu = rng.choice([1.0, 10.0, 50.0, 200.0]), rng.choice([50.0, 200.0])
         got = StepProgram(origins, regions, capacity).solve(demand, lam, mu)[0]
-        no, nr = len(origins), len(regions)
-        n = no * nr + no
-        c = matrix([rtt(o, r) for o in origins for r in regions] + [mu] * no)
-        A = matrix([[1.0 if v // nr == o and v < no * nr else 0.0 for v in range(no * nr)] +
-                    [1.0 if u == o else 0.0 for u in range(no)] for o in range(no)]).T
-        G = matrix([[1.0 if v < no * nr and v % nr == r else 0.0 for v in range(n)]
-                    for r in range(nr)] +
-                   [[-1.0 if v == w else 0.0 for v in range(n)] for w in range(n)]).T
         best = math.inf
         most = math.ceil(sum(demand) / capacity)
-        for counts in itertools.product(range(most + 1), repeat=nr):
-            h = matrix([capacity * m for m in counts] + [0.0] * n)
-            status, x = glpk.lp(c, G, h, A, matrix(demand), options={"msg_lev": "GLP_MSG_OFF"})[:2]
-            if status != "optimal":
-                raise RuntimeError(f"GLPK: {status}")
-            best = min(best, sum(ci * xi for ci, xi in zip(c, x)) + lam * sum(counts))
+        for counts in itertools.product(range(most + 1), repeat=len(regions)):
+            routed = transport_cost(origins, regions, demand, [capacity * m for m in counts], mu)
+            best = min(best, routed + lam * sum(counts))
         worst = max(worst, abs(best - got))
         if abs(best - got) > 1e-6 * max(1.0, best):
             sys.exit(f"self-check case {case}: brute force {best}, program {got}")
@@ -179,9 +196,7 @@ def routing_check(scenario, timeline, capacity):
     """Mean RTT of a timeline's machines under the scorer's greedy routing and under an optimal
     transport, over the steps where greedy serves everything: how much of a policy's distance to
     the frontier is routing rather than where its machines are."""
-    demand = collections.defaultdict(dict)
-    for row in csv.DictReader(open(scenario)):
-        demand[int(row["timestamp"])][row["region"]] = float(row["rps"])
+    demand = read_scenario(scenario)
     running = collections.defaultdict(dict)
     for row in csv.DictReader(open(timeline)):
         if int(float(row["running"])) > 0:
@@ -207,19 +222,9 @@ def routing_check(scenario, timeline, capacity):
         if served < sum(d.values()) - 1e-9:
             continue
         origins, regions = list(d), list(machines)
-        no, nr = len(origins), len(regions)
-        n = no * nr
-        c = matrix([rtt(o, r) for o in origins for r in regions])
-        A = matrix([[1.0 if v // nr == o else 0.0 for v in range(n)] for o in range(no)]).T
-        G = matrix([[1.0 if v % nr == r else 0.0 for v in range(n)] for r in range(nr)] +
-                   [[-1.0 if v == w else 0.0 for v in range(n)] for w in range(n)]).T
-        h = matrix([capacity * machines[r] for r in regions] + [0.0] * n)
-        status, x = glpk.lp(c, G, h, A, matrix([d[o] for o in origins]),
-                            options={"msg_lev": "GLP_MSG_OFF"})[:2]
-        if status != "optimal":
-            raise RuntimeError(f"GLPK: {status}")
         greedy_sum += greedy
-        optimal_sum += sum(ci * xi for ci, xi in zip(c, x))
+        optimal_sum += transport_cost(origins, regions, [d[o] for o in origins],
+                                      [capacity * machines[r] for r in regions])
         total += sum(d.values())
     print(json.dumps({"mean_rtt_greedy_ms": round(greedy_sum / total, 4),
                       "mean_rtt_optimal_routing_ms": round(optimal_sum / total, 4)}))
@@ -262,9 +267,7 @@ def main():
     regions, budget_x = args[2].split(","), float(args[3])
     unserved_max = float(args[4]) if len(args) > 4 else 0.0001
 
-    demand = collections.defaultdict(dict)
-    for row in csv.DictReader(open(scenario)):
-        demand[int(row["timestamp"])][row["region"]] = float(row["rps"])
+    demand = read_scenario(scenario)
     steps = sorted(demand)
     step_s = steps[1] - steps[0] if len(steps) > 1 else 60
     origins = sorted({o for d in demand.values() for o, v in d.items() if v > 0})
